@@ -1,0 +1,35 @@
+# Entry points. Every target installs missing Debian packages first (scripts/install-deps.sh).
+JOBS ?= $(shell nproc)
+PRESET ?= release
+BUILD_DIR := build/$(PRESET)
+
+.PHONY: all deps configure build test asan-test demo bench format clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
+
+asan-test:
+	$(MAKE) test PRESET=asan
+
+demo: build
+	bash scripts/demo.sh $(BUILD_DIR)
+
+bench: build
+	bash bench/run_sync_bench.sh $(BUILD_DIR)
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,287 @@
+#include "common/room_validation.h"
+
+#include <arpa/inet.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace anteroom::common {
+namespace {
+
+constexpr size_t kMaxHostLength = 253;
+constexpr size_t kMaxPathLength = 1024;
+constexpr size_t kMaxTemplateBytes = 256 * 1024;
+constexpr size_t kMaxListEntries = 256;
+constexpr int64_t kMaxLimit = 1'000'000'000;
+constexpr int64_t kMaxDurationSeconds = 31 * 24 * 3600;
+
+absl::Status Invalid(absl::string_view field, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+}
+
+absl::Status CheckRange(absl::string_view field, int64_t value, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi) {
+    return Invalid(field, absl::StrCat("must be between ", lo, " and ", hi, " (got ", value, ")"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOptionalDuration(absl::string_view field, int64_t seconds) {
+  if (seconds < 0) return Invalid(field, absl::StrCat("must not be negative (got ", seconds, ")"));
+  return CheckRange(field, seconds, 0, kMaxDurationSeconds);
+}
+
+absl::Status ValidateHost(absl::string_view field, absl::string_view host) {
+  if (host.size() > kMaxHostLength) return Invalid(field, "longer than 253 characters");
+  absl::string_view rest = host;
+  if (absl::ConsumePrefix(&rest, "*.")) {
+    if (rest.empty()) return Invalid(field, "wildcard needs a suffix, as in *.example.com");
+  }
+  for (char c : rest) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    if (!ok) return Invalid(field, absl::StrCat("invalid character '", std::string(1, c), "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePath(absl::string_view field, absl::string_view path) {
+  if (path.empty()) return absl::OkStatus();
+  if (path.front() != '/') return Invalid(field, "must start with '/'");
+  if (path.size() > kMaxPathLength) return Invalid(field, "longer than 1024 characters");
+  for (char c : path) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return Invalid(field, "must not contain spaces or control characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCidr(absl::string_view field, absl::string_view cidr) {
+  std::vector<std::string> parts = absl::StrSplit(cidr, '/');
+  if (parts.size() != 2) return Invalid(field, "must be address/prefix, as in 10.0.0.0/8");
+  unsigned char buf[16];
+  int max_bits;
+  if (inet_pton(AF_INET, parts[0].c_str(), buf) == 1) {
+    max_bits = 32;
+  } else if (inet_pton(AF_INET6, parts[0].c_str(), buf) == 1) {
+    max_bits = 128;
+  } else {
+    return Invalid(field, absl::StrCat("'", parts[0], "' is not an IPv4 or IPv6 address"));
+  }
+  int bits;
+  if (!absl::SimpleAtoi(parts[1], &bits) || bits < 0 || bits > max_bits) {
+    return Invalid(field, absl::StrCat("prefix length must be 0-", max_bits));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEventOverrides(const v1::EventOverrides& o) {
+  if (o.has_total_active_users()) {
+    if (auto s = CheckRange("room.event.overrides.total_active_users", o.total_active_users(), 1,
+                            kMaxLimit);
+        !s.ok())
+      return s;
+  }
+  if (o.has_new_users_per_minute()) {
+    if (auto s = CheckRange("room.event.overrides.new_users_per_minute",
+                            o.new_users_per_minute(), 1, kMaxLimit);
+        !s.ok())
+      return s;
+  }
+  if (o.has_session_duration_seconds()) {
+    if (auto s = CheckRange("room.event.overrides.session_duration_seconds",
+                            o.session_duration_seconds(), 10, kMaxDurationSeconds);
+        !s.ok())
+      return s;
+  }
+  if (o.page().custom_html().size() > kMaxTemplateBytes) {
+    return Invalid("room.event.overrides.page.custom_html", "larger than 256 KiB");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateId(absl::string_view field, absl::string_view id) {
+  if (id.empty()) return Invalid(field, "is required");
+  if (id.size() > 64) return Invalid(field, "longer than 64 characters");
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) return Invalid(field, "may contain only a-z, 0-9, '-' and '_'");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateExpectedCodes(absl::string_view field, absl::string_view codes) {
+  if (codes.empty()) return absl::OkStatus();
+  for (absl::string_view part : absl::StrSplit(codes, ',')) {
+    part = absl::StripAsciiWhitespace(part);
+    if (part.size() == 3 && (part[1] == 'x' || part[1] == 'X') && (part[2] == 'x' || part[2] == 'X') &&
+        part[0] >= '1' && part[0] <= '5') {
+      continue;
+    }
+    std::vector<absl::string_view> range = absl::StrSplit(part, '-');
+    int lo, hi;
+    if (range.size() == 1 && absl::SimpleAtoi(range[0], &lo) && lo >= 100 && lo <= 599) continue;
+    if (range.size() == 2 && absl::SimpleAtoi(range[0], &lo) && absl::SimpleAtoi(range[1], &hi) &&
+        lo >= 100 && hi <= 599 && lo <= hi) {
+      continue;
+    }
+    return Invalid(field, absl::StrCat("'", part, "' is not a status code, range or class like 2xx"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRoom(const v1::Room& room) {
+  if (auto s = ValidateId("room.id", room.id()); !s.ok()) return s;
+  if (room.routes_size() > static_cast<int>(kMaxListEntries)) {
+    return Invalid("room.routes", "more than 256 entries");
+  }
+  for (int i = 0; i < room.routes_size(); ++i) {
+    std::string f = absl::StrCat("room.routes[", i, "]");
+    if (auto s = ValidateHost(f + ".host", room.routes(i).host()); !s.ok()) return s;
+    if (auto s = ValidatePath(f + ".path_prefix", room.routes(i).path_prefix()); !s.ok()) return s;
+  }
+  if (auto s = CheckRange("room.total_active_users", room.total_active_users(), 1, kMaxLimit);
+      !s.ok())
+    return s;
+  if (auto s = CheckRange("room.new_users_per_minute", room.new_users_per_minute(), 1, kMaxLimit);
+      !s.ok())
+    return s;
+  if (auto s = CheckOptionalDuration("room.session_duration_seconds",
+                                     room.session_duration_seconds());
+      !s.ok())
+    return s;
+  if (room.session_duration_seconds() != 0 && room.session_duration_seconds() < 10) {
+    return Invalid("room.session_duration_seconds", "must be at least 10 (one expiry slot)");
+  }
+  if (!v1::QueueingMethod_IsValid(room.queueing_method())) {
+    return Invalid("room.queueing_method", "unknown value");
+  }
+  if (auto s = CheckOptionalDuration("room.refresh_interval_seconds",
+                                     room.refresh_interval_seconds());
+      !s.ok())
+    return s;
+  if (room.refresh_interval_seconds() > 3600) {
+    return Invalid("room.refresh_interval_seconds", "must be at most 3600");
+  }
+  int code = room.queueing_status_code();
+  if (code != 0 && code != 200 && code != 202 && code != 429 && code != 503) {
+    return Invalid("room.queueing_status_code",
+                   absl::StrCat("must be 200, 202, 429 or 503 (got ", code, ")"));
+  }
+  if (room.page().custom_html().size() > kMaxTemplateBytes) {
+    return Invalid("room.page.custom_html", "larger than 256 KiB");
+  }
+  if (room.page().default_language().size() > 16) {
+    return Invalid("room.page.default_language", "longer than 16 characters");
+  }
+  const v1::Event& ev = room.event();
+  if (ev.prequeue_start_unix() < 0) return Invalid("room.event.prequeue_start_unix", "negative");
+  if (ev.start_unix() < 0) return Invalid("room.event.start_unix", "negative");
+  if (ev.end_unix() < 0) return Invalid("room.event.end_unix", "negative");
+  if (ev.prequeue_start_unix() != 0 && ev.start_unix() == 0) {
+    return Invalid("room.event.prequeue_start_unix", "needs event.start_unix");
+  }
+  if (ev.prequeue_start_unix() != 0 && ev.prequeue_start_unix() > ev.start_unix()) {
+    return Invalid("room.event.prequeue_start_unix", "must not be after event.start_unix");
+  }
+  if (ev.end_unix() != 0 && ev.end_unix() <= ev.start_unix()) {
+    return Invalid("room.event.end_unix", "must be after event.start_unix");
+  }
+  if (auto s = ValidateEventOverrides(ev.overrides()); !s.ok()) return s;
+  if (room.bypass_size() > static_cast<int>(kMaxListEntries)) {
+    return Invalid("room.bypass", "more than 256 entries");
+  }
+  for (int i = 0; i < room.bypass_size(); ++i) {
+    const v1::BypassRule& r = room.bypass(i);
+    std::string f = absl::StrCat("room.bypass[", i, "]");
+    switch (r.rule_case()) {
+      case v1::BypassRule::kPathPrefix:
+        if (r.path_prefix().empty()) return Invalid(f + ".path_prefix", "is empty");
+        if (auto s = ValidatePath(f + ".path_prefix", r.path_prefix()); !s.ok()) return s;
+        break;
+      case v1::BypassRule::kHeader:
+        if (r.header().name().empty()) return Invalid(f + ".header.name", "is required");
+        if (r.header().name().size() > 256 || r.header().value().size() > 4096) {
+          return Invalid(f + ".header", "name or value too long");
+        }
+        break;
+      case v1::BypassRule::kClientCidr:
+        if (auto s = ValidateCidr(f + ".client_cidr", r.client_cidr()); !s.ok()) return s;
+        break;
+      case v1::BypassRule::kSignedToken:
+        break;
+      case v1::BypassRule::RULE_NOT_SET:
+        return Invalid(f, "names no rule (path_prefix, header, client_cidr or signed_token)");
+    }
+  }
+  const v1::CookieSettings& c = room.cookie();
+  if (!c.name_suffix().empty()) {
+    if (auto s = ValidateId("room.cookie.name_suffix", c.name_suffix()); !s.ok()) return s;
+  }
+  if (!c.domain().empty()) {
+    if (auto s = ValidateHost("room.cookie.domain", c.domain()); !s.ok()) return s;
+  }
+  if (c.same_site() == v1::SAME_SITE_NONE && !c.secure()) {
+    return Invalid("room.cookie.same_site", "NONE requires cookie.secure");
+  }
+  if (room.pools_size() > 16) return Invalid("room.pools", "more than 16 pools");
+  for (int i = 0; i < room.pools_size(); ++i) {
+    if (auto s = ValidateId(absl::StrCat("room.pools[", i, "]"), room.pools(i)); !s.ok()) return s;
+  }
+  if (!room.fallback_pool().empty()) {
+    if (auto s = ValidateId("room.fallback_pool", room.fallback_pool()); !s.ok()) return s;
+  }
+  if (!v1::FailMode_IsValid(room.fail_mode())) return Invalid("room.fail_mode", "unknown value");
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePool(const v1::Pool& pool) {
+  if (auto s = ValidateId("pool.id", pool.id()); !s.ok()) return s;
+  if (pool.origins_size() == 0) return Invalid("pool.origins", "needs at least one origin");
+  if (pool.origins_size() > static_cast<int>(kMaxListEntries)) {
+    return Invalid("pool.origins", "more than 256 entries");
+  }
+  for (int i = 0; i < pool.origins_size(); ++i) {
+    const v1::Origin& o = pool.origins(i);
+    std::string f = absl::StrCat("pool.origins[", i, "]");
+    if (o.address().empty()) return Invalid(f + ".address", "is required");
+    if (auto s = ValidateHost(f + ".address", o.address()); !s.ok()) return s;
+    if (auto s = CheckRange(f + ".port", o.port(), 1, 65535); !s.ok()) return s;
+    if (auto s = CheckRange(f + ".weight", o.weight(), 0, 1000); !s.ok()) return s;
+  }
+  if (auto s = CheckRange("pool.minimum_healthy", pool.minimum_healthy(), 0, pool.origins_size());
+      !s.ok())
+    return s;
+  const v1::Monitor& m = pool.monitor();
+  if (!v1::MonitorType_IsValid(m.type())) return Invalid("pool.monitor.type", "unknown value");
+  if (!m.path().empty()) {
+    if (auto s = ValidatePath("pool.monitor.path", m.path()); !s.ok()) return s;
+  }
+  if (auto s = ValidateExpectedCodes("pool.monitor.expected_codes", m.expected_codes()); !s.ok())
+    return s;
+  if (m.interval_ms() < 0) return Invalid("pool.monitor.interval_ms", "must not be negative");
+  if (m.timeout_ms() < 0) return Invalid("pool.monitor.timeout_ms", "must not be negative");
+  if (m.jitter_ms() < 0) return Invalid("pool.monitor.jitter_ms", "must not be negative");
+  if (m.interval_ms() != 0 && m.interval_ms() < 100) {
+    return Invalid("pool.monitor.interval_ms", "must be at least 100");
+  }
+  int64_t interval = m.interval_ms() ? m.interval_ms() : 2000;
+  int64_t timeout = m.timeout_ms() ? m.timeout_ms() : 1000;
+  if (timeout >= interval) return Invalid("pool.monitor.timeout_ms", "must be below interval_ms");
+  if (auto s = CheckRange("pool.monitor.consecutive_up", m.consecutive_up(), 0, 100); !s.ok())
+    return s;
+  if (auto s = CheckRange("pool.monitor.consecutive_down", m.consecutive_down(), 0, 100); !s.ok())
+    return s;
+  if (!v1::SteeringPolicy_IsValid(pool.steering())) return Invalid("pool.steering", "unknown value");
+  return absl::OkStatus();
+}
+
+}  // namespace anteroom::common

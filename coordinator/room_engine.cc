@@ -1,0 +1,502 @@
+#include "coordinator/room_engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "common/room_settings.h"
+#include "common/time_slots.h"
+
+namespace anteroom::coordinator {
+namespace {
+
+using common::FloorDiv;
+
+constexpr int64_t kOutflowWindowSeconds = 10;
+constexpr int64_t kOutflowHistorySeconds = 300;
+constexpr int kMinObservedWindows = 3;
+
+int64_t CountAt(const BucketState& b, int64_t epoch, const int64_t (&values)[2]) {
+  if (b.epoch[1] == epoch) return values[1];
+  if (b.epoch[0] == epoch) return values[0];
+  return 0;
+}
+
+// Users of a bucket still waiting in epoch `e`: the larger of this epoch's and the previous
+// epoch's refreshes, less those admitted since. Users who close the tab drop out within two epochs.
+int64_t WaitingIn(const BucketState& b, int64_t e) {
+  int64_t admitted_now = CountAt(b, e, b.admitted);
+  int64_t now = CountAt(b, e, b.present) - admitted_now;
+  int64_t before = CountAt(b, e - 1, b.present) - CountAt(b, e - 1, b.admitted) - admitted_now;
+  return std::max<int64_t>(0, std::max(now, before));
+}
+
+// Returns the index of `epoch` in the bucket's two-epoch window, shifting it forward when the
+// epoch is newer; -1 when the epoch is too old to matter.
+int EpochIndex(BucketState& b, int64_t epoch) {
+  if (b.epoch[1] == epoch) return 1;
+  if (b.epoch[0] == epoch) return 0;
+  if (epoch > b.epoch[1]) {
+    b.epoch[0] = b.epoch[1];
+    b.present[0] = b.present[1];
+    b.admitted[0] = b.admitted[1];
+    b.epoch[1] = epoch;
+    b.present[1] = 0;
+    b.admitted[1] = 0;
+    return 1;
+  }
+  if (epoch > b.epoch[0]) {
+    b.epoch[0] = epoch;
+    b.present[0] = 0;
+    b.admitted[0] = 0;
+    return 0;
+  }
+  return -1;
+}
+
+void SortUnique(std::vector<int64_t>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+}  // namespace
+
+RoomEngine::RoomEngine(v1::Room config, RoomState state, EngineOptions options)
+    : config_(std::move(config)), state_(std::move(state)), options_(options) {
+  RebuildTotals();
+}
+
+void RoomEngine::SetConfig(v1::Room config) {
+  config_ = std::move(config);
+  stale_ = true;  // Limits may have changed.
+}
+
+void RoomEngine::RebuildTotals() {
+  sessions_total_ = 0;
+  for (const auto& [slot, n] : state_.sessions) sessions_total_ += n;
+  outstanding_ = 0;
+  for (const auto& [id, lease] : state_.core.leases) outstanding_ += lease.granted;
+  rate_sum_ = 0;
+  for (const auto& [s, n] : state_.core.grants_by_second) rate_sum_ += n;
+}
+
+int64_t RoomEngine::Active() const { return std::max<int64_t>(0, sessions_total_); }
+
+int64_t RoomEngine::RateWindowSeconds() const {
+  // Budget granted at t may be spent until t + lease, so counting grants over 60 s plus one
+  // lease bounds the admissions of every 60 s window.
+  return 60 + (options_.lease_ms + options_.lease_grace_ms + 999) / 1000;
+}
+
+int64_t RoomEngine::Available() const {
+  int64_t capacity_free = limits_.total_active_users - Active() - outstanding_;
+  int64_t rate_free = limits_.new_users_per_minute - rate_sum_;
+  return std::max<int64_t>(0, std::min(capacity_free, rate_free));
+}
+
+void RoomEngine::AddSessions(int64_t slot, int64_t delta) {
+  if (delta == 0) return;
+  int64_t& n = state_.sessions[slot];
+  n += delta;
+  sessions_total_ += delta;
+  if (n == 0) state_.sessions.erase(slot);
+  changes_.slots.push_back(slot);
+}
+
+void RoomEngine::CompactSessions(int64_t now_s) {
+  // A slot is the second a session ends; once reached, its sessions no longer count.
+  while (!state_.sessions.empty() && state_.sessions.begin()->first <= now_s) {
+    auto it = state_.sessions.begin();
+    sessions_total_ -= it->second;
+    changes_.slots.push_back(it->first);
+    state_.sessions.erase(it);
+  }
+}
+
+void RoomEngine::CompactRateWindow(int64_t now_s) {
+  auto& grants = state_.core.grants_by_second;
+  const int64_t oldest = now_s - RateWindowSeconds();
+  while (!grants.empty() && grants.begin()->first <= oldest) {
+    rate_sum_ -= grants.begin()->second;
+    grants.erase(grants.begin());
+    changes_.core = true;
+  }
+}
+
+void RoomEngine::ExpireLeases(int64_t now_ms) {
+  total_wanted_ = 0;
+  const int64_t recent = now_ms - 3 * options_.lease_ms;
+  for (auto it = state_.core.leases.begin(); it != state_.core.leases.end();) {
+    Lease& lease = it->second;
+    if (lease.granted > 0 && lease.expiry_ms + options_.lease_grace_ms < now_ms) {
+      // The agent went silent holding budget: it may have admitted up to `granted` users just
+      // before the lease ran out. Count them as sessions so I1 holds; a late settlement undoes it.
+      const int64_t slot = common::SlotCeilMs(lease.expiry_ms + limits_.session_seconds * 1000);
+      AddSessions(slot, lease.granted);
+      lease.presumed_count += lease.granted;
+      lease.presumed_slot = slot;
+      outstanding_ -= lease.granted;
+      lease.granted = 0;
+      changes_.core = true;
+    }
+    const bool idle = lease.last_sync_ms + options_.idle_agent_ms < now_ms;
+    const bool presumption_over = lease.presumed_count == 0 || lease.presumed_slot * 1000 < now_ms;
+    if (idle && lease.granted == 0 && presumption_over) {
+      it = state_.core.leases.erase(it);
+      changes_.core = true;
+      continue;
+    }
+    if (lease.last_sync_ms >= recent) total_wanted_ += lease.wanted;
+    ++it;
+  }
+}
+
+void RoomEngine::Maintain(int64_t now_ms) {
+  const int64_t now_s = FloorDiv(now_ms, 1000);
+  CompactSessions(now_s);
+  CompactRateWindow(now_s);
+  if (stale_ || now_ms - last_recompute_ms_ >= options_.recompute_interval_ms ||
+      now_ms < last_recompute_ms_) {
+    Recompute(now_ms);
+  }
+}
+
+int64_t RoomEngine::EligiblePending() const {
+  const MarkerState& m = state_.core.marker;
+  double pending = 0;
+  for (const WaitingBucket& wb : waiting_) {
+    if (wb.bucket < m.bucket) {
+      pending += wb.waiting;
+    } else if (wb.bucket == m.bucket) {
+      pending += wb.waiting * m.fraction;
+    } else {
+      break;
+    }
+  }
+  return static_cast<int64_t>(std::ceil(pending));
+}
+
+// Covers only users the coordinator has counted: an agent admits a newcomer directly when
+// nobody waits, so moving the marker past counted users would promise seats to strangers.
+void RoomEngine::AdvanceMarker(int64_t headroom) {
+  if (headroom <= 0) return;
+  MarkerState& m = state_.core.marker;
+  const MarkerState before = m;
+  double left = static_cast<double>(headroom);
+  for (const WaitingBucket& wb : waiting_) {
+    if (left <= 0) break;
+    if (wb.bucket < m.bucket || (wb.bucket == m.bucket && m.fraction >= 1.0)) continue;
+    const double covered = wb.bucket == m.bucket ? m.fraction : 0.0;
+    const double remaining = wb.waiting * (1.0 - covered);
+    if (remaining <= left) {
+      left -= remaining;
+      m.bucket = wb.bucket;
+      m.fraction = 1.0;
+      continue;
+    }
+    m.bucket = wb.bucket;
+    m.fraction = covered + left / wb.waiting;
+    left = 0;
+    break;
+  }
+  if (!(m == before)) changes_.core = true;
+}
+
+void RoomEngine::Recompute(int64_t now_ms) {
+  stale_ = false;
+  last_recompute_ms_ = now_ms;
+  const int64_t now_s = FloorDiv(now_ms, 1000);
+  limits_ = LimitsAt(config_, now_ms);
+  ExpireLeases(now_ms);
+
+  const int64_t epoch = common::EpochOfMs(now_ms, limits_.refresh_seconds);
+  const int64_t stale_before_s = now_s - 2 * limits_.refresh_seconds;
+  waiting_.clear();
+  waiting_total_ = 0;
+  for (auto it = state_.buckets.begin(); it != state_.buckets.end();) {
+    const BucketState& b = it->second;
+    const bool left = b.epoch[1] < epoch - 1 && (b.epoch[1] >= 0 || it->first < stale_before_s);
+    if (left) {
+      MarkBucket(it->first);
+      it = state_.buckets.erase(it);
+      continue;
+    }
+    const int64_t w = WaitingIn(b, epoch);
+    if (w > 0) {
+      waiting_.push_back({it->first, w});
+      waiting_total_ += w;
+    }
+    ++it;
+  }
+
+  const int64_t avail = Available();
+  MarkerState& m = state_.core.marker;
+  if (limits_.admits) {
+    if (common::Method(config_) == v1::QUEUEING_METHOD_RANDOM) {
+      const double p = waiting_total_ == 0 ? 1.0
+                                           : std::min(1.0, static_cast<double>(avail) /
+                                                               static_cast<double>(waiting_total_));
+      if (p != m.probability) {
+        m.probability = p;
+        changes_.core = true;
+      }
+    } else {
+      AdvanceMarker(avail - EligiblePending());
+    }
+  } else if (m.probability != 0.0) {
+    m.probability = 0.0;
+    changes_.core = true;
+  }
+
+  // Remember which 10 s windows had a queue: only those tell the queue's real outflow.
+  auto& queued = state_.core.queued_by_10s;
+  if (waiting_total_ > 0) {
+    const int64_t window = FloorDiv(now_s, kOutflowWindowSeconds) * kOutflowWindowSeconds;
+    if (queued.emplace(window, 1).second) changes_.core = true;
+  }
+  for (auto* series : {&queued, &state_.core.admissions_by_10s}) {
+    while (!series->empty() && series->begin()->first < now_s - kOutflowHistorySeconds) {
+      series->erase(series->begin());
+      changes_.core = true;
+    }
+  }
+
+  BuildEta(now_ms, avail);
+}
+
+double RoomEngine::ObservedOutflowPerSecond(int64_t now_s) const {
+  const int64_t current = FloorDiv(now_s, kOutflowWindowSeconds) * kOutflowWindowSeconds;
+  int64_t admitted = 0;
+  int windows = 0;
+  for (const auto& [window, flag] : state_.core.queued_by_10s) {
+    if (window >= current) continue;  // Incomplete.
+    auto it = state_.core.admissions_by_10s.find(window);
+    admitted += it == state_.core.admissions_by_10s.end() ? 0 : it->second;
+    ++windows;
+  }
+  if (windows < kMinObservedWindows) return 0;
+  return static_cast<double>(admitted) / static_cast<double>(windows * kOutflowWindowSeconds);
+}
+
+double RoomEngine::EtaSeconds(int64_t position, int64_t avail, int64_t now_s) const {
+  const int64_t capacity = std::max<int64_t>(1, limits_.total_active_users);
+  const int64_t rate = std::max<int64_t>(1, limits_.new_users_per_minute);
+  // Seats: free now, then as known sessions expire, then the steady turnover of a full room.
+  double capacity_wait = 0;
+  int64_t need = position - avail;
+  if (need > 0) {
+    int64_t freed = 0;
+    int64_t last_slot = now_s;
+    for (const auto& [slot, n] : state_.sessions) {
+      if (slot <= now_s) continue;
+      freed += n;
+      last_slot = slot;
+      if (freed >= need) break;
+    }
+    capacity_wait = static_cast<double>(last_slot - now_s);
+    if (freed < need) {
+      capacity_wait += static_cast<double>(need - freed) *
+                       static_cast<double>(limits_.session_seconds) / static_cast<double>(capacity);
+    }
+  }
+  // Tokens: what the rate window still allows, then the steady rate.
+  const int64_t rate_free = std::max<int64_t>(0, rate - rate_sum_);
+  const double rate_wait =
+      position > rate_free ? static_cast<double>(position - rate_free) * 60.0 / rate : 0.0;
+  const double model = std::max(capacity_wait, rate_wait);
+  const double observed = ObservedOutflowPerSecond(now_s);
+  if (observed <= 0) return model;
+  // Users often leave before their session ends; what the queue really drained corrects that.
+  return 0.5 * model + 0.5 * static_cast<double>(position) / observed;
+}
+
+void RoomEngine::BuildEta(int64_t now_ms, int64_t avail) {
+  const int64_t now_s = FloorDiv(now_ms, 1000);
+  eta_.clear();
+  const size_t n = waiting_.size();
+  const size_t group =
+      std::max<size_t>(1, (n + options_.max_eta_entries - 1) / options_.max_eta_entries);
+  int64_t ahead = 0;
+  for (size_t i = 0; i < n; i += group) {
+    int64_t w = 0;
+    for (size_t j = i; j < std::min(n, i + group); ++j) w += waiting_[j].waiting;
+    v1::EtaEntry& e = eta_.emplace_back();
+    e.set_first_bucket(waiting_[i].bucket);
+    e.set_users_ahead(ahead);
+    e.set_waiting(w);
+    e.set_eta_seconds(static_cast<int64_t>(std::ceil(EtaSeconds(ahead + 1, avail, now_s))));
+    ahead += w;
+  }
+  const double model_rate =
+      std::min(static_cast<double>(limits_.new_users_per_minute) / 60.0,
+               static_cast<double>(limits_.total_active_users) /
+                   static_cast<double>(std::max<int64_t>(1, limits_.session_seconds)));
+  const double observed = ObservedOutflowPerSecond(now_s);
+  const double rate = observed > 0 ? 2.0 / (1.0 / model_rate + 1.0 / observed) : model_rate;
+  seconds_per_user_ = rate > 0 ? 1.0 / rate : 0.0;
+}
+
+int64_t RoomEngine::Grant(const Lease& lease) const {
+  if (!limits_.admits || lease.wanted <= 0) return 0;
+  const int64_t avail = Available();
+  if (avail <= 0) return 0;
+  const int64_t total = std::max(total_wanted_, lease.wanted);
+  if (total <= avail) return std::min(lease.wanted, avail);
+  // More is wanted than is free: share in proportion to what each agent asked for, rounding up
+  // so that an agent with one eligible user still makes progress.
+  const int64_t share = std::max<int64_t>(1, (avail * lease.wanted + total - 1) / total);
+  return std::min({lease.wanted, avail, share});
+}
+
+void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report, bool final,
+                       int64_t now_ms, v1::RoomView* view) {
+  Maintain(now_ms);
+  const int64_t now_s = FloorDiv(now_ms, 1000);
+  changes_.core = true;
+  Lease& lease = state_.core.leases[agent_id];
+
+  if (lease.presumed_count != 0) {
+    // The agent is alive after all and reports its own sessions below.
+    AddSessions(lease.presumed_slot, -lease.presumed_count);
+    lease.presumed_count = 0;
+  }
+  if (lease.granted > 0) {
+    const int64_t refund = std::clamp<int64_t>(report.budget_unspent(), 0, lease.granted);
+    if (refund > 0 && lease.grant_second > now_s - RateWindowSeconds()) {
+      auto it = state_.core.grants_by_second.find(lease.grant_second);
+      if (it != state_.core.grants_by_second.end()) {
+        const int64_t r = std::min(refund, it->second);
+        it->second -= r;
+        rate_sum_ -= r;
+        if (it->second == 0) state_.core.grants_by_second.erase(it);
+      }
+    }
+    outstanding_ -= lease.granted;
+    lease.granted = 0;
+  }
+
+  const int64_t epoch = common::EpochOfMs(now_ms, limits_.refresh_seconds);
+  for (const v1::BucketCount& a : report.arrivals()) {
+    state_.buckets[a.bucket()].arrivals += a.count();
+    state_.core.total_arrivals += a.count();
+    MarkBucket(a.bucket());
+  }
+  for (const v1::PresenceCount& p : report.presence()) {
+    // Presence from an epoch the coordinator has left behind no longer says who waits.
+    if (p.epoch() < epoch - 1 || p.epoch() > epoch + 1) continue;
+    BucketState& b = state_.buckets[p.bucket()];
+    const int i = EpochIndex(b, p.epoch());
+    if (i >= 0) b.present[i] += p.count();
+    MarkBucket(p.bucket());
+  }
+  int64_t spent = 0;
+  for (const v1::AdmissionCount& a : report.admissions()) {
+    spent += a.count();
+    if (a.bucket() <= 0) continue;  // Admitted on arrival: never queued.
+    auto it = state_.buckets.find(a.bucket());
+    if (it == state_.buckets.end()) continue;
+    const int i = EpochIndex(it->second, a.epoch());
+    if (i >= 0) it->second.admitted[i] += a.count();
+    MarkBucket(a.bucket());
+  }
+  if (spent > 0) {
+    state_.core.total_admissions += spent;
+    state_.core.admissions_by_10s[FloorDiv(now_s, kOutflowWindowSeconds) *
+                                  kOutflowWindowSeconds] += spent;
+  }
+  for (const v1::SlotDelta& d : report.session_deltas()) AddSessions(d.slot(), d.delta());
+  state_.core.invalid_tokens += report.invalid_tokens();
+  CompactSessions(now_s);
+
+  // While nobody waits, newcomers are admitted on arrival: prefetch two leases' worth of the
+  // agent's arrival rate so no one queues. Once a queue exists, budget only goes to users the
+  // marker made eligible, so newcomers cannot take the seats it promised.
+  const int64_t prefetch = waiting_total_ == 0 ? 2 * report.direct_arrivals() : 0;
+  lease.wanted = final ? 0 : report.budget_wanted() + prefetch;
+  lease.last_sync_ms = now_ms;
+  if (final) {
+    state_.core.leases.erase(agent_id);
+    FillView(Lease{}, now_ms, view);
+    return;
+  }
+  const int64_t granted = Grant(lease);
+  lease.granted = granted;
+  lease.expiry_ms = now_ms + options_.lease_ms;
+  lease.grant_second = now_s;
+  if (granted > 0) {
+    state_.core.grants_by_second[now_s] += granted;
+    rate_sum_ += granted;
+    outstanding_ += granted;
+  }
+  FillView(lease, now_ms, view);
+}
+
+void RoomEngine::FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view) const {
+  view->set_room_id(config_.id());
+  view->set_phase(limits_.phase);
+  v1::Marker* marker = view->mutable_marker();
+  marker->set_admit_through_bucket(state_.core.marker.bucket);
+  marker->set_fraction(state_.core.marker.fraction);
+  marker->set_probability(state_.core.marker.probability);
+  view->mutable_eta()->Assign(eta_.begin(), eta_.end());
+  view->set_seconds_per_user(seconds_per_user_);
+  view->set_waiting(waiting_total_);
+  view->set_active(Active());
+  view->set_budget(lease.granted);
+  view->set_lease_expiry_ms(lease.granted > 0 ? lease.expiry_ms : now_ms);
+  view->set_total_active_users(limits_.total_active_users);
+  view->set_new_users_per_minute(limits_.new_users_per_minute);
+  view->set_session_duration_seconds(limits_.session_seconds);
+  const v1::Event& ev = config_.event();
+  if (ev.shuffle_at_event_start() && ev.prequeue_start_unix() > 0) {
+    view->set_shuffle_base_bucket(ev.prequeue_start_unix());
+    view->set_shuffle_span(ev.start_unix() - ev.prequeue_start_unix());
+  }
+}
+
+v1::RoomStatus RoomEngine::Status(int64_t now_ms) {
+  Maintain(now_ms);
+  const int64_t now_s = FloorDiv(now_ms, 1000);
+  v1::RoomStatus s;
+  s.set_id(config_.id());
+  s.set_phase(limits_.phase);
+  s.set_waiting(waiting_total_);
+  s.set_active(Active());
+  s.set_budget_outstanding(outstanding_);
+  int64_t last_minute = 0;
+  for (const auto& [window, n] : state_.core.admissions_by_10s) {
+    if (window > now_s - 60) last_minute += n;
+  }
+  s.set_admissions_last_minute(last_minute);
+  s.set_eta_back_of_queue_seconds(
+      waiting_total_ > 0
+          ? static_cast<int64_t>(std::ceil(EtaSeconds(waiting_total_, Available(), now_s)))
+          : 0);
+  s.mutable_marker()->set_admit_through_bucket(state_.core.marker.bucket);
+  s.mutable_marker()->set_fraction(state_.core.marker.fraction);
+  s.mutable_marker()->set_probability(state_.core.marker.probability);
+  s.set_total_active_users(limits_.total_active_users);
+  s.set_new_users_per_minute(limits_.new_users_per_minute);
+  s.set_oldest_waiting_bucket(waiting_.empty() ? 0 : waiting_.front().bucket);
+  for (const auto& [id, lease] : state_.core.leases) {
+    v1::AgentView* a = s.add_agents();
+    a->set_agent_id(id);
+    a->set_last_sync_ms(lease.last_sync_ms);
+    a->set_budget_outstanding(lease.granted);
+    a->set_lease_expiry_ms(lease.expiry_ms);
+    a->set_budget_wanted(lease.wanted);
+  }
+  s.set_coordinator_time_ms(now_ms);
+  s.set_invalid_tokens(state_.core.invalid_tokens);
+  return s;
+}
+
+RoomChanges RoomEngine::TakeChanges() {
+  RoomChanges out = std::move(changes_);
+  changes_ = RoomChanges{};
+  SortUnique(out.buckets);
+  SortUnique(out.slots);
+  return out;
+}
+
+}  // namespace anteroom::coordinator

@@ -1,0 +1,110 @@
+#pragma once
+
+// RoomEngine: the admission logic of one waiting room (DESIGN.md section 4). Pure logic: no I/O,
+// no clock of its own (every call takes the coordinator time), no locking.
+//
+// Invariants it keeps for the operator:
+//   I1  sessions not expired + budget granted and not settled <= total_active_users.
+//   I2  budget granted in any window of 60 s + one lease <= new_users_per_minute, so admissions
+//       in any 60 s window (spent from that budget) stay within the limit.
+//   I3  under FIFO, users become eligible strictly by arrival bucket (the marker only advances).
+//   I5  the marker advances as soon as capacity frees, and budget goes to agents that report
+//       eligible users, so the oldest waiting user gets in within a tick plus a page poll.
+//
+// Thread-compatible: one owner (the coordinator's commit thread) calls it at a time.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "anteroom/v1/admin.pb.h"
+#include "anteroom/v1/room.pb.h"
+#include "anteroom/v1/sync.pb.h"
+#include "coordinator/room_phase.h"
+#include "coordinator/room_state.h"
+
+namespace anteroom::coordinator {
+
+struct EngineOptions {
+  int64_t lease_ms = 1000;           // How long granted budget may be spent (2 ticks).
+  int64_t lease_grace_ms = 500;      // Settlement may arrive this late before presuming spent.
+  int64_t recompute_interval_ms = 100;  // Marker and ETA are recomputed at most this often.
+  int64_t idle_agent_ms = 3600 * 1000;  // Forget an agent silent this long.
+  int max_eta_entries = 256;
+};
+
+class RoomEngine {
+ public:
+  RoomEngine(v1::Room config, RoomState state, EngineOptions options);
+
+  const v1::Room& config() const { return config_; }
+  const RoomState& state() const { return state_; }
+  // Replaces the settings, keeping the queue, sessions and leases.
+  void SetConfig(v1::Room config);
+
+  // Applies what `agent_id` counted since its last Sync, settles its previous lease, grants new
+  // budget (none when `final`), and fills `view` for that agent.
+  // REQUIRES: ValidateRoomReport accepted `report`.
+  void Apply(const std::string& agent_id, const v1::RoomReport& report, bool final,
+             int64_t now_ms, v1::RoomView* view);
+
+  // Expires unsettled leases, forgets old buckets and slots and recomputes the marker and ETAs
+  // when they are older than recompute_interval_ms. Apply and Status call it.
+  void Maintain(int64_t now_ms);
+
+  v1::RoomStatus Status(int64_t now_ms);
+
+  RoomChanges TakeChanges();
+
+  // Aggregates, as of the last Maintain.
+  int64_t Active() const;       // Sessions not expired.
+  int64_t Outstanding() const { return outstanding_; }  // Budget granted, not settled.
+  int64_t Waiting() const { return waiting_total_; }
+  int64_t GrantedInRateWindow() const { return rate_sum_; }
+  int64_t RateWindowSeconds() const;
+  EffectiveLimits Limits() const { return limits_; }
+
+ private:
+  struct WaitingBucket {
+    int64_t bucket;
+    int64_t waiting;
+  };
+
+  void RebuildTotals();
+  void CompactSessions(int64_t now_s);
+  void CompactRateWindow(int64_t now_s);
+  void ExpireLeases(int64_t now_ms);
+  void Recompute(int64_t now_ms);
+  void AdvanceMarker(int64_t headroom);
+  void BuildEta(int64_t now_ms, int64_t avail);
+  double EtaSeconds(int64_t position, int64_t avail, int64_t now_s) const;
+  double ObservedOutflowPerSecond(int64_t now_s) const;
+  int64_t Available() const;
+  int64_t EligiblePending() const;
+  int64_t Grant(const Lease& lease) const;
+  void AddSessions(int64_t slot, int64_t delta);
+  void FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view) const;
+  void MarkBucket(int64_t bucket) { changes_.buckets.push_back(bucket); }
+
+  v1::Room config_;
+  RoomState state_;
+  EngineOptions options_;
+  RoomChanges changes_;
+
+  // Derived from state_, kept incrementally.
+  int64_t sessions_total_ = 0;  // Sum over state_.sessions.
+  int64_t outstanding_ = 0;     // Sum of lease.granted.
+  int64_t rate_sum_ = 0;        // Sum over grants_by_second in the window.
+
+  // Recomputed by Maintain.
+  bool stale_ = true;  // Recompute on the next Maintain regardless of time.
+  int64_t last_recompute_ms_ = 0;
+  EffectiveLimits limits_;
+  std::vector<WaitingBucket> waiting_;  // Buckets with waiting users, oldest first.
+  int64_t waiting_total_ = 0;
+  int64_t total_wanted_ = 0;
+  std::vector<v1::EtaEntry> eta_;
+  double seconds_per_user_ = 0;
+};
+
+}  // namespace anteroom::coordinator

@@ -1,0 +1,33 @@
+#pragma once
+
+// The agents' Sync RPC (gRPC callback API). Validates on the gRPC thread, applies on the
+// CommitLoop, and answers after the group commit.
+
+#include "anteroom/v1/sync.grpc.pb.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+#include "coordinator/commit_loop.h"
+
+namespace anteroom::coordinator {
+
+class SyncService final : public v1::Coordinator::CallbackService {
+ public:
+  struct Metrics {
+    common::Histogram* latency_seconds = nullptr;
+    common::Counter* rejected = nullptr;
+  };
+
+  SyncService(CommitLoop& loop, const common::Clock& clock, Metrics metrics)
+      : loop_(loop), clock_(clock), metrics_(metrics) {}
+
+  grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
+                                 const v1::SyncRequest* request,
+                                 v1::SyncResponse* response) override;
+
+ private:
+  CommitLoop& loop_;
+  const common::Clock& clock_;
+  Metrics metrics_;
+};
+
+}  // namespace anteroom::coordinator

@@ -1,0 +1,565 @@
+#include "coordinator/room_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/time_slots.h"
+
+namespace anteroom::coordinator {
+namespace {
+
+using common::EpochOfMs;
+using common::FloorDiv;
+using common::SlotCeilMs;
+
+constexpr int64_t kStartMs = 1'800'000'000'000;  // A fixed instant: tests never read the clock.
+
+v1::Room MakeRoom(int64_t capacity, int64_t rate, int64_t session_s = 60, int64_t refresh_s = 5) {
+  v1::Room room;
+  room.set_id("room");
+  room.set_total_active_users(capacity);
+  room.set_new_users_per_minute(rate);
+  room.set_session_duration_seconds(session_s);
+  room.set_refresh_interval_seconds(refresh_s);
+  return room;
+}
+
+bool Eligible(const v1::Marker& m, int64_t bucket, double frac) {
+  return bucket < m.admit_through_bucket() ||
+         (bucket == m.admit_through_bucket() && frac < m.fraction());
+}
+
+// ----- Targeted behaviour -----
+
+TEST(RoomEngineTest, LightLoadGrantsWhatAnAgentWants) {
+  RoomEngine engine(MakeRoom(100, 1000), {}, {});
+  v1::RoomReport report;
+  report.set_room_id("room");
+  report.set_budget_wanted(0);
+  report.set_direct_arrivals(2);  // Nobody waits: prefetch two ticks of arrivals.
+  v1::RoomView view;
+  engine.Apply("a1", report, false, kStartMs, &view);
+  EXPECT_EQ(view.budget(), 4);
+  EXPECT_EQ(view.lease_expiry_ms(), kStartMs + 1000);
+  EXPECT_EQ(engine.Outstanding(), 4);
+  EXPECT_EQ(view.phase(), v1::ROOM_PHASE_OPEN);
+  // Once a queue exists, only eligible demand gets budget.
+}
+
+TEST(RoomEngineTest, NeverGrantsPastCapacity) {
+  RoomEngine engine(MakeRoom(3, 1000), {}, {});
+  v1::RoomReport report;
+  report.set_room_id("room");
+  report.set_budget_wanted(10);
+  v1::RoomView view;
+  engine.Apply("a1", report, false, kStartMs, &view);
+  EXPECT_EQ(view.budget(), 3);
+  engine.Apply("a2", report, false, kStartMs + 10, &view);
+  EXPECT_EQ(view.budget(), 0);
+}
+
+TEST(RoomEngineTest, SpentBudgetBecomesSessionsAndUnspentReturns) {
+  RoomEngine engine(MakeRoom(3, 1000), {}, {});
+  v1::RoomReport report;
+  report.set_room_id("room");
+  report.set_budget_wanted(3);
+  v1::RoomView view;
+  engine.Apply("a1", report, false, kStartMs, &view);
+  ASSERT_EQ(view.budget(), 3);
+
+  // Two admitted, one returned.
+  v1::RoomReport settle;
+  settle.set_room_id("room");
+  auto* adm = settle.add_admissions();
+  adm->set_bucket(0);
+  adm->set_count(2);
+  auto* d = settle.add_session_deltas();
+  d->set_slot(SlotCeilMs(kStartMs + 400 + 60'000));
+  d->set_delta(2);
+  settle.set_budget_unspent(1);
+  settle.set_budget_wanted(0);
+  engine.Apply("a1", settle, false, kStartMs + 400, &view);
+  EXPECT_EQ(engine.Outstanding(), 0);
+  EXPECT_EQ(engine.Active(), 2);
+  EXPECT_EQ(engine.GrantedInRateWindow(), 2);
+}
+
+TEST(RoomEngineTest, SessionsExpireAtTheirSlot) {
+  RoomEngine engine(MakeRoom(10, 1000), {}, {});
+  v1::RoomReport report;
+  report.set_room_id("room");
+  const int64_t slot = SlotCeilMs(kStartMs + 60'000);
+  auto* d = report.add_session_deltas();
+  d->set_slot(slot);
+  d->set_delta(4);
+  v1::RoomView view;
+  engine.Apply("a1", report, false, kStartMs, &view);
+  EXPECT_EQ(engine.Active(), 4);
+  engine.Maintain(slot * 1000 - 1);
+  EXPECT_EQ(engine.Active(), 4);
+  engine.Maintain(slot * 1000);
+  EXPECT_EQ(engine.Active(), 0);
+}
+
+TEST(RoomEngineTest, RateLimitCountsGrantsOverTheWindow) {
+  RoomEngine engine(MakeRoom(1000, 10), {}, {});
+  v1::RoomReport report;
+  report.set_room_id("room");
+  report.set_budget_wanted(7);
+  v1::RoomView view;
+  engine.Apply("a1", report, false, kStartMs, &view);
+  EXPECT_EQ(view.budget(), 7);
+  // Spent all; asks again: only 3 left in this minute.
+  report.set_budget_unspent(0);
+  engine.Apply("a1", report, false, kStartMs + 500, &view);
+  EXPECT_EQ(view.budget(), 3);
+  engine.Apply("a1", report, false, kStartMs + 30'000, &view);
+  EXPECT_EQ(view.budget(), 0);
+  // After the window (60 s + one lease and its grace) the tokens are back.
+  engine.Apply("a1", report, false, kStartMs + 63'000, &view);
+  EXPECT_EQ(view.budget(), 7);
+}
+
+TEST(RoomEngineTest, QueueAllAndPrequeueGrantNothing) {
+  v1::Room room = MakeRoom(100, 100);
+  room.set_queue_all(true);
+  RoomEngine engine(room, {}, {});
+  v1::RoomReport report;
+  report.set_room_id("room");
+  report.set_budget_wanted(5);
+  v1::RoomView view;
+  engine.Apply("a1", report, false, kStartMs, &view);
+  EXPECT_EQ(view.phase(), v1::ROOM_PHASE_QUEUE_ALL);
+  EXPECT_EQ(view.budget(), 0);
+
+  v1::Room event_room = MakeRoom(100, 100);
+  const int64_t start_s = kStartMs / 1000 + 60;
+  event_room.mutable_event()->set_prequeue_start_unix(start_s - 600);
+  event_room.mutable_event()->set_start_unix(start_s);
+  event_room.mutable_event()->set_shuffle_at_event_start(true);
+  event_room.mutable_event()->mutable_overrides()->set_total_active_users(7);
+  RoomEngine event_engine(event_room, {}, {});
+  event_engine.Apply("a1", report, false, kStartMs, &view);
+  EXPECT_EQ(view.phase(), v1::ROOM_PHASE_PREQUEUE);
+  EXPECT_EQ(view.budget(), 0);
+  EXPECT_EQ(view.shuffle_base_bucket(), start_s - 600);
+  EXPECT_EQ(view.shuffle_span(), 600);
+  event_engine.Apply("a1", report, false, start_s * 1000, &view);
+  EXPECT_EQ(view.phase(), v1::ROOM_PHASE_EVENT);
+  EXPECT_EQ(view.total_active_users(), 7);
+  EXPECT_EQ(view.budget(), 5);
+}
+
+TEST(RoomEngineTest, ModesReportTheirPhase) {
+  struct Case {
+    std::function<void(v1::Room&)> set;
+    v1::RoomPhase phase;
+  };
+  std::vector<Case> cases = {
+      {[](v1::Room& r) { r.set_suspended(true); }, v1::ROOM_PHASE_SUSPENDED},
+      {[](v1::Room& r) { r.set_queueing_method(v1::QUEUEING_METHOD_REJECT); },
+       v1::ROOM_PHASE_CLOSED},
+      {[](v1::Room& r) { r.set_queueing_method(v1::QUEUEING_METHOD_PASSTHROUGH); },
+       v1::ROOM_PHASE_PASSTHROUGH},
+      {[](v1::Room& r) { r.set_queueing_method(v1::QUEUEING_METHOD_RANDOM); }, v1::ROOM_PHASE_OPEN},
+  };
+  for (const Case& c : cases) {
+    v1::Room room = MakeRoom(10, 10);
+    c.set(room);
+    RoomEngine engine(room, {}, {});
+    v1::RoomReport report;
+    report.set_room_id("room");
+    report.set_budget_wanted(1);
+    v1::RoomView view;
+    engine.Apply("a1", report, false, kStartMs, &view);
+    EXPECT_EQ(view.phase(), c.phase);
+    EXPECT_EQ(view.budget() > 0, c.phase == v1::ROOM_PHASE_OPEN);
+  }
+}
+
+TEST(RoomEngineTest, ExpiredLeaseIsPresumedSpentUntilTheAgentSettles) {
+  RoomEngine engine(MakeRoom(10, 1000), {}, {});
+  v1::RoomReport report;
+  report.set_room_id("room");
+  report.set_budget_wanted(4);
+  v1::RoomView view;
+  engine.Apply("dead", report, false, kStartMs, &view);
+  ASSERT_EQ(view.budget(), 4);
+  // The agent vanishes: past its lease and grace, the budget counts as sessions.
+  engine.Maintain(kStartMs + 2000);
+  EXPECT_EQ(engine.Outstanding(), 0);
+  EXPECT_EQ(engine.Active(), 4);
+  // It comes back having spent one; the presumption is replaced by what it reports.
+  v1::RoomReport late;
+  late.set_room_id("room");
+  late.set_budget_unspent(3);
+  auto* d = late.add_session_deltas();
+  d->set_slot(SlotCeilMs(kStartMs + 900 + 60'000));
+  d->set_delta(1);
+  engine.Apply("dead", late, false, kStartMs + 2100, &view);
+  EXPECT_EQ(engine.Active(), 1);
+}
+
+TEST(RoomEngineTest, FinalSyncReturnsEverything) {
+  RoomEngine engine(MakeRoom(10, 1000), {}, {});
+  v1::RoomReport report;
+  report.set_room_id("room");
+  report.set_budget_wanted(4);
+  v1::RoomView view;
+  engine.Apply("a1", report, false, kStartMs, &view);
+  report.set_budget_unspent(4);
+  engine.Apply("a1", report, true, kStartMs + 100, &view);
+  EXPECT_EQ(view.budget(), 0);
+  EXPECT_EQ(engine.Outstanding(), 0);
+  EXPECT_EQ(engine.GrantedInRateWindow(), 0);
+  EXPECT_EQ(engine.Status(kStartMs + 200).agents_size(), 0);
+}
+
+TEST(RoomEngineTest, MarkerCoversOldestBucketsFirst) {
+  RoomEngine engine(MakeRoom(2, 1000, 60, 5), {}, {});
+  v1::RoomView view;
+  // Two sessions fill the room.
+  v1::RoomReport fill;
+  fill.set_room_id("room");
+  auto* d = fill.add_session_deltas();
+  d->set_slot(SlotCeilMs(kStartMs + 60'000));
+  d->set_delta(2);
+  engine.Apply("a1", fill, false, kStartMs, &view);
+  // Then three users queue, one a second.
+  const int64_t t0 = kStartMs + 3000;
+  const int64_t now_s = t0 / 1000;
+  const int64_t epoch = EpochOfMs(t0, 5);
+  v1::RoomReport report;
+  report.set_room_id("room");
+  for (int i = 3; i >= 1; --i) {
+    auto* a = report.add_arrivals();
+    a->set_bucket(now_s - i);
+    a->set_count(1);
+    auto* p = report.add_presence();
+    p->set_bucket(now_s - i);
+    p->set_epoch(epoch);
+    p->set_count(1);
+  }
+  engine.Apply("a1", report, false, t0, &view);
+  v1::RoomStatus status = engine.Status(t0 + 200);
+  EXPECT_EQ(status.waiting(), 3);
+  EXPECT_LT(status.marker().admit_through_bucket(), now_s - 3);
+  EXPECT_EQ(status.oldest_waiting_bucket(), now_s - 3);
+  // One session ends (revoked): exactly the oldest bucket becomes eligible.
+  v1::RoomReport revoke;
+  revoke.set_room_id("room");
+  auto* r = revoke.add_session_deltas();
+  r->set_slot(SlotCeilMs(kStartMs + 60'000));
+  r->set_delta(-1);
+  engine.Apply("a1", revoke, false, t0 + 300, &view);
+  status = engine.Status(t0 + 500);
+  EXPECT_EQ(status.marker().admit_through_bucket(), now_s - 3);
+  EXPECT_DOUBLE_EQ(status.marker().fraction(), 1.0);
+  // The table lists each waiting bucket with growing positions and waits.
+  ASSERT_EQ(view.eta_size(), 3);
+  EXPECT_EQ(view.eta(2).users_ahead(), 2);
+  EXPECT_LE(view.eta(0).eta_seconds(), view.eta(2).eta_seconds());
+}
+
+TEST(RoomEngineTest, ChangesListTouchedKeys) {
+  RoomEngine engine(MakeRoom(10, 1000), {}, {});
+  v1::RoomReport report;
+  report.set_room_id("room");
+  auto* a = report.add_arrivals();
+  a->set_bucket(kStartMs / 1000);
+  a->set_count(1);
+  auto* d = report.add_session_deltas();
+  d->set_slot(SlotCeilMs(kStartMs + 60'000));
+  d->set_delta(1);
+  v1::RoomView view;
+  engine.Apply("a1", report, false, kStartMs, &view);
+  RoomChanges changes = engine.TakeChanges();
+  EXPECT_TRUE(changes.core);
+  EXPECT_EQ(changes.buckets, std::vector<int64_t>{kStartMs / 1000});
+  EXPECT_EQ(changes.slots, std::vector<int64_t>{SlotCeilMs(kStartMs + 60'000)});
+  EXPECT_TRUE(engine.TakeChanges().empty());
+}
+
+// ----- Randomized invariants -----
+
+struct SimUser {
+  double frac;           // Visitor hash as a fraction in [0, 1).
+  int64_t bucket = 0;    // 0 = admitted on arrival.
+  int agent = 0;
+  bool admitted = false;
+  bool gone = false;
+  int64_t expiry_ms = 0;
+  int64_t last_epoch = -1;
+  int64_t next_poll_ms = 0;
+  int64_t eligible_since_ms = -1;
+};
+
+struct SimAgent {
+  std::string id;
+  bool alive = true;
+  int64_t next_sync_ms = 0;
+  int64_t budget = 0;
+  int64_t lease_expiry_ms = 0;
+  int64_t wanted_eligible = 0, wanted_previous = 0;  // Eligible polls over the last two ticks.
+  v1::RoomView view;
+  std::map<int64_t, int64_t> arrivals;
+  std::map<std::pair<int64_t, int64_t>, int64_t> presence, admissions;
+  std::map<int64_t, int64_t> deltas;
+  int64_t direct = 0;
+};
+
+struct SimParams {
+  uint64_t seed;
+  v1::QueueingMethod method = v1::QUEUEING_METHOD_FIFO;
+  int64_t capacity = 50;
+  int64_t rate = 120;
+  double arrivals_per_s = 6;
+  int agents = 4;
+  int steps = 3000;  // of 100 ms
+  // Chance per sync that an agent dies holding budget. Its budget is then presumed spent until
+  // those sessions would have ended, which delays others: I5 is checked only without deaths.
+  double death_rate = 0.003;
+};
+
+class RoomEngineInvariantTest : public ::testing::TestWithParam<SimParams> {};
+
+TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
+  const SimParams p = GetParam();
+  std::mt19937_64 rng(p.seed);
+  std::uniform_real_distribution<double> uni(0, 1);
+  v1::Room room = MakeRoom(p.capacity, p.rate, /*session_s=*/30, /*refresh_s=*/4);
+  room.set_queueing_method(p.method);
+  RoomEngine engine(room, {}, {});
+  const int64_t session_ms = 30'000, refresh_ms = 4000, tick_ms = 500;
+
+  std::vector<SimAgent> agents(p.agents);
+  for (int i = 0; i < p.agents; ++i) {
+    agents[i].id = "agent-" + std::to_string(i);
+    agents[i].next_sync_ms = kStartMs + i * tick_ms / p.agents;
+  }
+  std::vector<SimUser> users;
+  std::deque<int64_t> admission_times;
+  int64_t max_eligible_wait_ms = 0;
+  int agent_generation = 0;
+
+  auto pick_alive = [&]() {
+    std::vector<int> alive;
+    for (int i = 0; i < static_cast<int>(agents.size()); ++i)
+      if (agents[i].alive) alive.push_back(i);
+    return alive[rng() % alive.size()];
+  };
+
+  for (int step = 0; step < p.steps; ++step) {
+    const int64_t now = kStartMs + step * 100;
+    const int64_t now_s = FloorDiv(now, 1000);
+    const int64_t epoch = EpochOfMs(now, 4);
+
+    auto admit = [&](SimUser& u, SimAgent& a) {
+      a.budget--;
+      u.admitted = true;
+      u.expiry_ms = now + session_ms;
+      a.deltas[SlotCeilMs(u.expiry_ms)] += 1;
+      a.admissions[{u.bucket, u.last_epoch}] += 1;
+      admission_times.push_back(now);
+      // I3 (FIFO): nobody older than one bucket still waits without being eligible.
+      if (p.method == v1::QUEUEING_METHOD_FIFO && u.bucket > 0) {
+        for (const SimUser& o : users) {
+          if (o.admitted || o.gone || o.bucket == 0 || o.bucket >= u.bucket - 1) continue;
+          EXPECT_TRUE(Eligible(a.view.marker(), o.bucket, o.frac))
+              << "user of bucket " << u.bucket << " admitted before bucket " << o.bucket;
+        }
+      }
+    };
+    auto can_spend = [&](const SimAgent& a) { return a.budget > 0 && now < a.lease_expiry_ms; };
+
+    // Arrivals.
+    std::poisson_distribution<int> arrivals(p.arrivals_per_s * 0.1 * (step < p.steps / 2 ? 3 : 1));
+    for (int n = arrivals(rng); n > 0; --n) {
+      SimUser u;
+      u.frac = uni(rng);
+      u.agent = pick_alive();
+      SimAgent& a = agents[u.agent];
+      a.direct++;
+      const bool no_queue = a.view.waiting() == 0;
+      if (no_queue && can_spend(a)) {
+        users.push_back(u);
+        admit(users.back(), a);
+        continue;
+      }
+      u.bucket = now_s;
+      u.last_epoch = epoch;
+      u.next_poll_ms = now + 1000;
+      a.arrivals[now_s]++;
+      a.presence[{now_s, epoch}]++;
+      users.push_back(u);
+    }
+
+    // Users act.
+    for (SimUser& u : users) {
+      if (u.gone) continue;
+      if (!agents[u.agent].alive || uni(rng) < 0.002) u.agent = pick_alive();
+      SimAgent& a = agents[u.agent];
+      if (u.admitted) {
+        if (now >= u.expiry_ms) {
+          u.gone = true;
+          continue;
+        }
+        const double r = uni(rng);
+        if (r < 0.001) {  // Revoked by the origin (checkout done).
+          a.deltas[SlotCeilMs(u.expiry_ms)] -= 1;
+          u.gone = true;
+        } else if (r < 0.02) {  // Another request: renewal.
+          const int64_t old_slot = SlotCeilMs(u.expiry_ms);
+          u.expiry_ms = now + session_ms;
+          if (SlotCeilMs(u.expiry_ms) != old_slot) {
+            a.deltas[old_slot] -= 1;
+            a.deltas[SlotCeilMs(u.expiry_ms)] += 1;
+          }
+        } else if (r < 0.025) {
+          u.gone = true;  // Leaves; the session runs out on its own.
+        }
+        continue;
+      }
+      if (uni(rng) < 0.0005) {  // Abandons the queue.
+        u.gone = true;
+        continue;
+      }
+      if (now < u.next_poll_ms) continue;
+      const bool eligible =
+          p.method == v1::QUEUEING_METHOD_RANDOM
+              ? uni(rng) < a.view.marker().probability()
+              : Eligible(a.view.marker(), u.bucket, u.frac);
+      if (eligible && u.eligible_since_ms < 0) u.eligible_since_ms = now;
+      if (getenv("SIMDEBUG") && eligible && now - u.eligible_since_ms > 4000 && (now - u.eligible_since_ms) % 2000 < 100) {
+        v1::RoomStatus st = engine.Status(now);
+        fprintf(stderr, "t=%lld user b=%lld agent=%s budget=%lld exp=%lld wait=%lld | active=%lld out=%lld waiting=%lld marker=%lld/%.2f wanted:", (long long)(now-kStartMs), (long long)u.bucket, a.id.c_str(), (long long)a.budget, (long long)(a.lease_expiry_ms-now), (long long)(now-u.eligible_since_ms), (long long)st.active(), (long long)st.budget_outstanding(), (long long)st.waiting(), (long long)st.marker().admit_through_bucket()-kStartMs/1000, st.marker().fraction());
+        for (auto& ag : st.agents()) fprintf(stderr, " %s:%lld/%lld", ag.agent_id().c_str(), (long long)ag.budget_wanted(), (long long)ag.budget_outstanding());
+        fprintf(stderr, "\n");
+      }
+      if (eligible && can_spend(a)) {
+        admit(u, a);
+        max_eligible_wait_ms = std::max(max_eligible_wait_ms, now - u.eligible_since_ms);
+        continue;
+      }
+      if (u.last_epoch < epoch) {
+        a.presence[{u.bucket, epoch}]++;
+        u.last_epoch = epoch;
+      }
+      if (eligible) a.wanted_eligible++;
+      u.next_poll_ms = now + (eligible ? 1000 : refresh_ms);
+    }
+
+    // Agents sync; sometimes one dies and a fresh one replaces it.
+    std::vector<SimAgent> replacements;
+    for (SimAgent& a : agents) {
+      if (!a.alive || now < a.next_sync_ms) continue;
+      if (uni(rng) < p.death_rate) {
+        a.alive = false;  // Dies with its unreported counts and budget.
+        SimAgent fresh;
+        fresh.id = "agent-new-" + std::to_string(++agent_generation);
+        fresh.next_sync_ms = now + 100;
+        replacements.push_back(fresh);
+        continue;
+      }
+      v1::RoomReport r;
+      r.set_room_id("room");
+      for (auto& [b, c] : a.arrivals) {
+        auto* x = r.add_arrivals();
+        x->set_bucket(b);
+        x->set_count(c);
+      }
+      for (auto& [k, c] : a.presence) {
+        auto* x = r.add_presence();
+        x->set_bucket(k.first);
+        x->set_epoch(k.second);
+        x->set_count(c);
+      }
+      for (auto& [k, c] : a.admissions) {
+        auto* x = r.add_admissions();
+        x->set_bucket(k.first);
+        x->set_epoch(k.second);
+        x->set_count(c);
+      }
+      for (auto& [s, d] : a.deltas) {
+        if (d == 0) continue;
+        auto* x = r.add_session_deltas();
+        x->set_slot(s);
+        x->set_delta(d);
+      }
+      r.set_budget_unspent(now < a.lease_expiry_ms ? a.budget : 0);
+      r.set_budget_wanted(a.wanted_eligible + a.wanted_previous);
+      r.set_direct_arrivals(a.direct);
+      a.arrivals.clear();
+      a.presence.clear();
+      a.admissions.clear();
+      a.deltas.clear();
+      a.direct = 0;
+      a.wanted_previous = a.wanted_eligible;
+      a.wanted_eligible = 0;
+      engine.Apply(a.id, r, false, now, &a.view);
+      a.budget = a.view.budget();
+      a.lease_expiry_ms = a.view.lease_expiry_ms();
+      a.next_sync_ms = now + tick_ms;
+
+      // I1 as the coordinator counts it.
+      ASSERT_LE(engine.Active() + engine.Outstanding(), p.capacity) << "step " << step;
+      // ETAs are finite and grow with the bucket.
+      int64_t last_eta = 0, last_bucket = INT64_MIN;
+      for (const v1::EtaEntry& e : a.view.eta()) {
+        EXPECT_GE(e.eta_seconds(), last_eta);
+        EXPECT_GT(e.first_bucket(), last_bucket);
+        EXPECT_LT(e.eta_seconds(), 86400);
+        last_eta = e.eta_seconds();
+        last_bucket = e.first_bucket();
+      }
+    }
+    // Users of a dead agent carry their cookies to whichever agent now sits at that index.
+    for (SimAgent& fresh : replacements) agents.push_back(std::move(fresh));
+    agents.erase(std::remove_if(agents.begin(), agents.end(),
+                                [](const SimAgent& a) { return !a.alive; }),
+                 agents.end());
+    const int agent_count = static_cast<int>(agents.size());
+    for (SimUser& u : users) {
+      if (u.agent >= agent_count) u.agent = static_cast<int>(rng() % agent_count);
+    }
+
+    engine.Maintain(now);
+    ASSERT_LE(engine.Active() + engine.Outstanding(), p.capacity);
+    // I1 as users live it: sessions really running never exceed the limit.
+    int64_t truly_active = 0;
+    for (const SimUser& u : users) truly_active += u.admitted && !u.gone && now < u.expiry_ms;
+    ASSERT_LE(truly_active, p.capacity) << "step " << step;
+    // I2: admissions in the last 60 s.
+    while (!admission_times.empty() && admission_times.front() <= now - 60'000) {
+      admission_times.pop_front();
+    }
+    ASSERT_LE(static_cast<int64_t>(admission_times.size()), p.rate) << "step " << step;
+  }
+  // I5: an eligible user got in within a tick, a fast poll and a lease of slack.
+  if (p.method == v1::QUEUEING_METHOD_FIFO && p.death_rate == 0) {
+    EXPECT_LE(max_eligible_wait_ms, 4000);
+  }
+  int64_t admitted = 0;
+  for (const SimUser& u : users) admitted += u.admitted;
+  EXPECT_GT(admitted, p.capacity) << "the room must admit beyond its first fill";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Seeds, RoomEngineInvariantTest,
+    ::testing::Values(SimParams{.seed = 1}, SimParams{.seed = 2, .agents = 8},
+                      SimParams{.seed = 3, .capacity = 10, .rate = 30},
+                      SimParams{.seed = 4, .capacity = 200, .rate = 60, .arrivals_per_s = 10},
+                      SimParams{.seed = 5, .method = v1::QUEUEING_METHOD_RANDOM},
+                      SimParams{.seed = 6, .capacity = 5, .rate = 1000, .arrivals_per_s = 3},
+                      SimParams{.seed = 7, .death_rate = 0},
+                      SimParams{.seed = 8, .capacity = 10, .rate = 30, .agents = 6, .death_rate = 0},
+                      SimParams{.seed = 9, .capacity = 300, .rate = 100, .arrivals_per_s = 12,
+                                .death_rate = 0}));
+
+}  // namespace
+}  // namespace anteroom::coordinator
