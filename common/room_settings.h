@@ -29,7 +29,7 @@ inline int32_t QueueingStatusCode(const v1::Room& room) {
 }
 inline v1::QueueingMethod Method(const v1::Room& room) {
   return room.queueing_method() == v1::QUEUEING_METHOD_UNSPECIFIED ? v1::QUEUEING_METHOD_FIFO
-                                                                    : room.queueing_method();
+                                                                   : room.queueing_method();
 }
 
 }  // namespace anteroom::common

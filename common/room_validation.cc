@@ -89,8 +89,8 @@ absl::Status ValidateEventOverrides(const v1::EventOverrides& o) {
       return s;
   }
   if (o.has_new_users_per_minute()) {
-    if (auto s = CheckRange("room.event.overrides.new_users_per_minute",
-                            o.new_users_per_minute(), 1, kMaxLimit);
+    if (auto s = CheckRange("room.event.overrides.new_users_per_minute", o.new_users_per_minute(),
+                            1, kMaxLimit);
         !s.ok())
       return s;
   }
@@ -122,8 +122,8 @@ absl::Status ValidateExpectedCodes(absl::string_view field, absl::string_view co
   if (codes.empty()) return absl::OkStatus();
   for (absl::string_view part : absl::StrSplit(codes, ',')) {
     part = absl::StripAsciiWhitespace(part);
-    if (part.size() == 3 && (part[1] == 'x' || part[1] == 'X') && (part[2] == 'x' || part[2] == 'X') &&
-        part[0] >= '1' && part[0] <= '5') {
+    if (part.size() == 3 && (part[1] == 'x' || part[1] == 'X') &&
+        (part[2] == 'x' || part[2] == 'X') && part[0] >= '1' && part[0] <= '5') {
       continue;
     }
     std::vector<absl::string_view> range = absl::StrSplit(part, '-');
@@ -133,7 +133,8 @@ absl::Status ValidateExpectedCodes(absl::string_view field, absl::string_view co
         lo >= 100 && hi <= 599 && lo <= hi) {
       continue;
     }
-    return Invalid(field, absl::StrCat("'", part, "' is not a status code, range or class like 2xx"));
+    return Invalid(field,
+                   absl::StrCat("'", part, "' is not a status code, range or class like 2xx"));
   }
   return absl::OkStatus();
 }
@@ -154,8 +155,8 @@ absl::Status ValidateRoom(const v1::Room& room) {
   if (auto s = CheckRange("room.new_users_per_minute", room.new_users_per_minute(), 1, kMaxLimit);
       !s.ok())
     return s;
-  if (auto s = CheckOptionalDuration("room.session_duration_seconds",
-                                     room.session_duration_seconds());
+  if (auto s =
+          CheckOptionalDuration("room.session_duration_seconds", room.session_duration_seconds());
       !s.ok())
     return s;
   if (room.session_duration_seconds() != 0 && room.session_duration_seconds() < 10) {
@@ -164,8 +165,8 @@ absl::Status ValidateRoom(const v1::Room& room) {
   if (!v1::QueueingMethod_IsValid(room.queueing_method())) {
     return Invalid("room.queueing_method", "unknown value");
   }
-  if (auto s = CheckOptionalDuration("room.refresh_interval_seconds",
-                                     room.refresh_interval_seconds());
+  if (auto s =
+          CheckOptionalDuration("room.refresh_interval_seconds", room.refresh_interval_seconds());
       !s.ok())
     return s;
   if (room.refresh_interval_seconds() > 3600) {
@@ -280,7 +281,8 @@ absl::Status ValidatePool(const v1::Pool& pool) {
     return s;
   if (auto s = CheckRange("pool.monitor.consecutive_down", m.consecutive_down(), 0, 100); !s.ok())
     return s;
-  if (!v1::SteeringPolicy_IsValid(pool.steering())) return Invalid("pool.steering", "unknown value");
+  if (!v1::SteeringPolicy_IsValid(pool.steering()))
+    return Invalid("pool.steering", "unknown value");
   return absl::OkStatus();
 }
 

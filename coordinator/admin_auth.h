@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include <grpcpp/support/server_callback.h>
+#include <grpcpp/server_context.h>
 
 #include "absl/status/status.h"
 

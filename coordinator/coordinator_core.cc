@@ -31,7 +31,8 @@ void CoordinatorCore::Reset(StoredState state, int64_t now_ms, StoreBatch& batch
   rooms_.clear();
   for (auto& [id, room] : state.rooms) {
     RoomState rs;
-    if (auto it = state.room_states.find(id); it != state.room_states.end()) rs = std::move(it->second);
+    if (auto it = state.room_states.find(id); it != state.room_states.end())
+      rs = std::move(it->second);
     rooms_[id] = std::make_unique<RoomEngine>(std::move(room), std::move(rs), options_.engine);
   }
   pools_ = std::move(state.pools);
@@ -161,7 +162,8 @@ absl::StatusOr<v1::Room> CoordinatorCore::UpdateRoom(v1::Room room, int64_t expe
                                                      int64_t now_ms, StoreBatch& batch) {
   if (auto s = CheckOwner(room.id()); !s.ok()) return s;
   RoomEngine* engine = FindRoom(room.id());
-  if (engine == nullptr) return absl::NotFoundError(absl::StrCat("room '", room.id(), "' not found"));
+  if (engine == nullptr)
+    return absl::NotFoundError(absl::StrCat("room '", room.id(), "' not found"));
   const v1::Room& old = engine->config();
   if (expected_version != 0 && expected_version != old.version()) {
     return absl::AbortedError(absl::StrCat("room '", room.id(), "' is at version ", old.version(),
@@ -231,7 +233,8 @@ absl::StatusOr<v1::Pool> CoordinatorCore::CreatePool(v1::Pool pool, StoreBatch& 
 absl::StatusOr<v1::Pool> CoordinatorCore::UpdatePool(v1::Pool pool, int64_t expected_version,
                                                      StoreBatch& batch) {
   auto it = pools_.find(pool.id());
-  if (it == pools_.end()) return absl::NotFoundError(absl::StrCat("pool '", pool.id(), "' not found"));
+  if (it == pools_.end())
+    return absl::NotFoundError(absl::StrCat("pool '", pool.id(), "' not found"));
   if (expected_version != 0 && expected_version != it->second.version()) {
     return absl::AbortedError(absl::StrCat("pool '", pool.id(), "' is at version ",
                                            it->second.version(), ", not ", expected_version));
@@ -247,7 +250,8 @@ absl::Status CoordinatorCore::DeletePool(const std::string& id, StoreBatch& batc
   if (!pools_.count(id)) return absl::NotFoundError(absl::StrCat("pool '", id, "' not found"));
   for (const auto& [room_id, engine] : rooms_) {
     const v1::Room& r = engine->config();
-    if (r.fallback_pool() == id || std::find(r.pools().begin(), r.pools().end(), id) != r.pools().end()) {
+    if (r.fallback_pool() == id ||
+        std::find(r.pools().begin(), r.pools().end(), id) != r.pools().end()) {
       return absl::FailedPreconditionError(
           absl::StrCat("pool '", id, "' is used by room '", room_id, "'"));
     }

@@ -26,7 +26,7 @@ struct CoreOptions {
   int shard_count = 1;
   int64_t sync_interval_ms = 500;
   EngineOptions engine;
-  int64_t idle_agent_ms = 3600 * 1000;   // Forget an agent's seq after this much silence.
+  int64_t idle_agent_ms = 3600 * 1000;    // Forget an agent's seq after this much silence.
   int64_t health_report_ttl_ms = 30'000;  // An agent's origin report counts this long.
 };
 
@@ -43,8 +43,8 @@ class CoordinatorCore {
 
   // Applies a validated Sync exactly once per (agent_id, seq) and fills `response`.
   // A repeat of the last seq gets the stored reply; an older seq FailedPrecondition.
-  absl::Status ApplySync(const v1::SyncRequest& request, int64_t now_ms,
-                         v1::SyncResponse* response, StoreBatch& batch);
+  absl::Status ApplySync(const v1::SyncRequest& request, int64_t now_ms, v1::SyncResponse* response,
+                         StoreBatch& batch);
 
   absl::StatusOr<v1::Room> CreateRoom(v1::Room room, int64_t now_ms, StoreBatch& batch);
   absl::StatusOr<v1::Room> UpdateRoom(v1::Room room, int64_t expected_version, int64_t now_ms,

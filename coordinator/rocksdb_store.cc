@@ -11,15 +11,11 @@
 namespace anteroom::coordinator {
 namespace {
 
-const char* const kColumnNames[] = {rocksdb::kDefaultColumnFamilyName.c_str(),
-                                    "config",
-                                    "rooms",
-                                    "buckets",
-                                    "sessions",
-                                    "agents",
-                                    "keys"};
+// "default" is RocksDB's own name for the column family every database has.
+const char* const kColumnNames[] = {"default",  "config", "rooms", "buckets",
+                                    "sessions", "agents", "keys"};
 
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
   const std::string msg = absl::StrCat(what, ": ", s.ToString());
   if (s.IsNotFound()) return absl::NotFoundError(msg);
@@ -30,7 +26,7 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 }
 
 template <typename Proto>
-absl::Status ParseInto(const rocksdb::Slice& value, std::string_view what, Proto* out) {
+absl::Status ParseInto(const rocksdb::Slice& value, absl::string_view what, Proto* out) {
   if (!out->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
     return absl::DataLossError(absl::StrCat("cannot decode ", what));
   }
@@ -145,6 +141,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::stri
   store->db_.reset(db);
   return store;
 }
+
+RocksDbStore::RocksDbStore(Durability durability) : durability_(durability) {}
 
 RocksDbStore::~RocksDbStore() {
   for (auto* handle : columns_) {

@@ -111,7 +111,7 @@ class RocksDbStore {
   friend class StoreBatch;
   enum Column { kDefault, kConfig, kRooms, kBuckets, kSessions, kAgents, kKeys, kColumnCount };
 
-  RocksDbStore(Durability durability) : durability_(durability) {}
+  explicit RocksDbStore(Durability durability);
 
   Durability durability_;
   std::unique_ptr<rocksdb::DB> db_;

@@ -166,9 +166,9 @@ int64_t RoomEngine::EligiblePending() const {
   double pending = 0;
   for (const WaitingBucket& wb : waiting_) {
     if (wb.bucket < m.bucket) {
-      pending += wb.waiting;
+      pending += static_cast<double>(wb.waiting);
     } else if (wb.bucket == m.bucket) {
-      pending += wb.waiting * m.fraction;
+      pending += wb.Pending(m.fraction);
     } else {
       break;
     }
@@ -178,26 +178,31 @@ int64_t RoomEngine::EligiblePending() const {
 
 // Covers only users the coordinator has counted: an agent admits a newcomer directly when
 // nobody waits, so moving the marker past counted users would promise seats to strangers.
-void RoomEngine::AdvanceMarker(int64_t headroom) {
+void RoomEngine::AdvanceMarker(int64_t now_ms, int64_t headroom) {
   if (headroom <= 0) return;
+  const int64_t settled_before = FloorDiv(now_ms - options_.count_settle_ms, 1000);
   MarkerState& m = state_.core.marker;
   const MarkerState before = m;
   double left = static_cast<double>(headroom);
   for (const WaitingBucket& wb : waiting_) {
-    if (left <= 0) break;
+    if (left <= 0 || wb.bucket >= settled_before) break;
     if (wb.bucket < m.bucket || (wb.bucket == m.bucket && m.fraction >= 1.0)) continue;
-    const double covered = wb.bucket == m.bucket ? m.fraction : 0.0;
-    const double remaining = wb.waiting * (1.0 - covered);
-    if (remaining <= left) {
-      left -= remaining;
+    const double fraction = wb.bucket == m.bucket ? m.fraction : 0.0;
+    // Users of this bucket not yet eligible: all who still wait but the eligible ones.
+    const double uncovered = static_cast<double>(wb.waiting) - wb.Pending(fraction);
+    if (uncovered <= left) {
+      left -= uncovered;
       m.bucket = wb.bucket;
       m.fraction = 1.0;
       continue;
     }
+    // Part of the bucket: the fraction of all its users (admitted ones included) that makes
+    // `left` more of the waiting ones eligible.
+    const double total = static_cast<double>(wb.waiting + wb.admitted);
+    const double covered = std::max(fraction * total, static_cast<double>(wb.admitted));
     m.bucket = wb.bucket;
-    m.fraction = covered + left / wb.waiting;
+    m.fraction = std::min(1.0, (covered + left) / total);
     left = 0;
-    break;
   }
   if (!(m == before)) changes_.core = true;
 }
@@ -223,7 +228,7 @@ void RoomEngine::Recompute(int64_t now_ms) {
     }
     const int64_t w = WaitingIn(b, epoch);
     if (w > 0) {
-      waiting_.push_back({it->first, w});
+      waiting_.push_back({it->first, w, b.admitted_total});
       waiting_total_ += w;
     }
     ++it;
@@ -233,15 +238,26 @@ void RoomEngine::Recompute(int64_t now_ms) {
   MarkerState& m = state_.core.marker;
   if (limits_.admits) {
     if (common::Method(config_) == v1::QUEUEING_METHOD_RANDOM) {
-      const double p = waiting_total_ == 0 ? 1.0
-                                           : std::min(1.0, static_cast<double>(avail) /
-                                                               static_cast<double>(waiting_total_));
+      const double p =
+          waiting_total_ == 0
+              ? 1.0
+              : std::min(1.0, static_cast<double>(avail) / static_cast<double>(waiting_total_));
       if (p != m.probability) {
         m.probability = p;
         changes_.core = true;
       }
     } else {
-      AdvanceMarker(avail - EligiblePending());
+      // The counts lag departures by up to two epochs and the boundary split is statistical,
+      // so the estimate can stall the marker with seats free. Once the marker has stood still
+      // for a refresh interval and two ticks, every eligible user still here has polled and
+      // is in the agents' budget_wanted: what they ask for bounds what is pending.
+      int64_t pending = EligiblePending();
+      if (marker_moved_ms_ < 0) marker_moved_ms_ = now_ms;
+      const int64_t settled_ms = limits_.refresh_seconds * 1000 + 2 * options_.lease_ms;
+      if (now_ms - marker_moved_ms_ >= settled_ms) pending = std::min(pending, total_wanted_);
+      const MarkerState before = m;
+      AdvanceMarker(now_ms, avail - pending);
+      if (!(m == before)) marker_moved_ms_ = now_ms;
     }
   } else if (m.probability != 0.0) {
     m.probability = 0.0;
@@ -395,14 +411,15 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
     if (a.bucket() <= 0) continue;  // Admitted on arrival: never queued.
     auto it = state_.buckets.find(a.bucket());
     if (it == state_.buckets.end()) continue;
+    it->second.admitted_total += a.count();
     const int i = EpochIndex(it->second, a.epoch());
     if (i >= 0) it->second.admitted[i] += a.count();
     MarkBucket(a.bucket());
   }
   if (spent > 0) {
     state_.core.total_admissions += spent;
-    state_.core.admissions_by_10s[FloorDiv(now_s, kOutflowWindowSeconds) *
-                                  kOutflowWindowSeconds] += spent;
+    state_.core.admissions_by_10s[FloorDiv(now_s, kOutflowWindowSeconds) * kOutflowWindowSeconds] +=
+        spent;
   }
   for (const v1::SlotDelta& d : report.session_deltas()) AddSessions(d.slot(), d.delta());
   state_.core.invalid_tokens += report.invalid_tokens();
@@ -468,10 +485,9 @@ v1::RoomStatus RoomEngine::Status(int64_t now_ms) {
     if (window > now_s - 60) last_minute += n;
   }
   s.set_admissions_last_minute(last_minute);
-  s.set_eta_back_of_queue_seconds(
-      waiting_total_ > 0
-          ? static_cast<int64_t>(std::ceil(EtaSeconds(waiting_total_, Available(), now_s)))
-          : 0);
+  s.set_eta_back_of_queue_seconds(waiting_total_ > 0 ? static_cast<int64_t>(std::ceil(EtaSeconds(
+                                                           waiting_total_, Available(), now_s)))
+                                                     : 0);
   s.mutable_marker()->set_admit_through_bucket(state_.core.marker.bucket);
   s.mutable_marker()->set_fraction(state_.core.marker.fraction);
   s.mutable_marker()->set_probability(state_.core.marker.probability);

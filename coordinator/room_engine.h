@@ -13,6 +13,7 @@
 //
 // Thread-compatible: one owner (the coordinator's commit thread) calls it at a time.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,11 +27,15 @@
 namespace anteroom::coordinator {
 
 struct EngineOptions {
-  int64_t lease_ms = 1000;           // How long granted budget may be spent (2 ticks).
-  int64_t lease_grace_ms = 500;      // Settlement may arrive this late before presuming spent.
+  int64_t lease_ms = 1000;              // How long granted budget may be spent (2 ticks).
+  int64_t lease_grace_ms = 500;         // Settlement may arrive this late before presuming spent.
   int64_t recompute_interval_ms = 100;  // Marker and ETA are recomputed at most this often.
   int64_t idle_agent_ms = 3600 * 1000;  // Forget an agent silent this long.
   int max_eta_entries = 256;
+  // Agents report a second's arrivals up to one sync interval after it ends; the marker moves
+  // into a bucket only once its count is settled, or it would promise seats to users not yet
+  // counted.
+  int64_t count_settle_ms = 750;
 };
 
 class RoomEngine {
@@ -45,8 +50,8 @@ class RoomEngine {
   // Applies what `agent_id` counted since its last Sync, settles its previous lease, grants new
   // budget (none when `final`), and fills `view` for that agent.
   // REQUIRES: ValidateRoomReport accepted `report`.
-  void Apply(const std::string& agent_id, const v1::RoomReport& report, bool final,
-             int64_t now_ms, v1::RoomView* view);
+  void Apply(const std::string& agent_id, const v1::RoomReport& report, bool final, int64_t now_ms,
+             v1::RoomView* view);
 
   // Expires unsettled leases, forgets old buckets and slots and recomputes the marker and ETAs
   // when they are older than recompute_interval_ms. Apply and Status call it.
@@ -57,17 +62,27 @@ class RoomEngine {
   RoomChanges TakeChanges();
 
   // Aggregates, as of the last Maintain.
-  int64_t Active() const;       // Sessions not expired.
+  int64_t Active() const;                               // Sessions not expired.
   int64_t Outstanding() const { return outstanding_; }  // Budget granted, not settled.
   int64_t Waiting() const { return waiting_total_; }
   int64_t GrantedInRateWindow() const { return rate_sum_; }
+  // Waiting users the marker has made eligible (an estimate from the counts).
+  int64_t EligiblePending() const;
   int64_t RateWindowSeconds() const;
   EffectiveLimits Limits() const { return limits_; }
 
  private:
   struct WaitingBucket {
     int64_t bucket;
-    int64_t waiting;
+    int64_t waiting;   // Still waiting.
+    int64_t admitted;  // Admitted from this bucket so far.
+
+    // Users of the bucket a marker fraction makes eligible and who still wait.
+    double Pending(double fraction) const {
+      const double eligible = fraction * static_cast<double>(waiting + admitted);
+      return std::clamp(eligible - static_cast<double>(admitted), 0.0,
+                        static_cast<double>(waiting));
+    }
   };
 
   void RebuildTotals();
@@ -75,12 +90,11 @@ class RoomEngine {
   void CompactRateWindow(int64_t now_s);
   void ExpireLeases(int64_t now_ms);
   void Recompute(int64_t now_ms);
-  void AdvanceMarker(int64_t headroom);
+  void AdvanceMarker(int64_t now_ms, int64_t headroom);
   void BuildEta(int64_t now_ms, int64_t avail);
   double EtaSeconds(int64_t position, int64_t avail, int64_t now_s) const;
   double ObservedOutflowPerSecond(int64_t now_s) const;
   int64_t Available() const;
-  int64_t EligiblePending() const;
   int64_t Grant(const Lease& lease) const;
   void AddSessions(int64_t slot, int64_t delta);
   void FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view) const;
@@ -103,6 +117,7 @@ class RoomEngine {
   std::vector<WaitingBucket> waiting_;  // Buckets with waiting users, oldest first.
   int64_t waiting_total_ = 0;
   int64_t total_wanted_ = 0;
+  int64_t marker_moved_ms_ = -1;  // When the marker last advanced (not persisted).
   std::vector<v1::EtaEntry> eta_;
   double seconds_per_user_ = 0;
 };

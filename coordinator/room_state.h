@@ -18,16 +18,19 @@ struct BucketState {
   int64_t epoch[2] = {-1, -1};
   int64_t present[2] = {0, 0};
   int64_t admitted[2] = {0, 0};
+  // Everyone ever admitted from this bucket: with the marker's fraction it tells how many of
+  // the bucket's users are eligible and still waiting.
+  int64_t admitted_total = 0;
 
   bool operator==(const BucketState&) const = default;
 };
 
 // Budget handed to one agent and not yet settled.
 struct Lease {
-  int64_t granted = 0;        // Outstanding: counted as active until settled or expired.
-  int64_t expiry_ms = 0;      // The agent may spend until then.
-  int64_t grant_second = 0;   // When it was granted, for the rate window.
-  int64_t wanted = 0;         // Last budget_wanted reported.
+  int64_t granted = 0;       // Outstanding: counted as active until settled or expired.
+  int64_t expiry_ms = 0;     // The agent may spend until then.
+  int64_t grant_second = 0;  // When it was granted, for the rate window.
+  int64_t wanted = 0;        // Last budget_wanted reported.
   int64_t last_sync_ms = 0;
   // An expired, unsettled lease is presumed spent: that many sessions were added at this slot.
   int64_t presumed_count = 0;
@@ -48,10 +51,10 @@ struct MarkerState {
 // Room-wide scalars and small maps, persisted as one record.
 struct RoomCore {
   MarkerState marker;
-  std::map<std::string, Lease> leases;          // By agent id.
-  std::map<int64_t, int64_t> grants_by_second;  // Net budget granted, for the rate limit (I2).
-  std::map<int64_t, int64_t> admissions_by_10s; // Admissions per 10 s window, for the ETA.
-  std::map<int64_t, int64_t> queued_by_10s;     // 1 for each 10 s window that had a queue.
+  std::map<std::string, Lease> leases;           // By agent id.
+  std::map<int64_t, int64_t> grants_by_second;   // Net budget granted, for the rate limit (I2).
+  std::map<int64_t, int64_t> admissions_by_10s;  // Admissions per 10 s window, for the ETA.
+  std::map<int64_t, int64_t> queued_by_10s;      // 1 for each 10 s window that had a queue.
   int64_t total_admissions = 0;
   int64_t total_arrivals = 0;
   int64_t invalid_tokens = 0;

@@ -6,7 +6,8 @@ namespace anteroom::coordinator {
 namespace {
 
 void PutBigEndian(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
 uint64_t GetBigEndian(std::string_view in) {
@@ -91,6 +92,7 @@ v1::BucketRecord EncodeBucket(const BucketState& b) {
   r.set_epoch1(b.epoch[1]);
   r.set_present1(b.present[1]);
   r.set_admitted1(b.admitted[1]);
+  r.set_admitted_total(b.admitted_total);
   return r;
 }
 
@@ -103,6 +105,7 @@ BucketState DecodeBucket(const v1::BucketRecord& r) {
   b.epoch[1] = r.epoch1();
   b.present[1] = r.present1();
   b.admitted[1] = r.admitted1();
+  b.admitted_total = r.admitted_total();
   return b;
 }
 

@@ -18,10 +18,9 @@ grpc::ServerUnaryReactor* SyncService::Sync(grpc::CallbackServerContext* context
     return reactor;
   }
   loop_.Submit(CommitLoop::Work{
-      .apply =
-          [request, response](CoordinatorCore& core, StoreBatch& batch, int64_t now) {
-            return core.ApplySync(*request, now, response, batch);
-          },
+      .apply = [request, response](
+                   CoordinatorCore& core, StoreBatch& batch,
+                   int64_t now) { return core.ApplySync(*request, now, response, batch); },
       .done =
           [this, reactor, start](absl::Status s) {
             if (metrics_.latency_seconds) {

@@ -41,14 +41,16 @@ absl::Status ValidateReport(const std::string& f, const v1::RoomReport& r, int64
   if (auto s = Size(f + ".arrivals", r.arrivals(), kMaxEntries); !s.ok()) return s;
   for (int i = 0; i < r.arrivals_size(); ++i) {
     const std::string g = absl::StrCat(f, ".arrivals[", i, "]");
-    if (auto s = Range(g + ".bucket", r.arrivals(i).bucket(), oldest_bucket, newest_bucket); !s.ok())
+    if (auto s = Range(g + ".bucket", r.arrivals(i).bucket(), oldest_bucket, newest_bucket);
+        !s.ok())
       return s;
     if (auto s = Range(g + ".count", r.arrivals(i).count(), 0, kMaxCount); !s.ok()) return s;
   }
   if (auto s = Size(f + ".presence", r.presence(), kMaxEntries); !s.ok()) return s;
   for (int i = 0; i < r.presence_size(); ++i) {
     const std::string g = absl::StrCat(f, ".presence[", i, "]");
-    if (auto s = Range(g + ".bucket", r.presence(i).bucket(), oldest_bucket, newest_bucket); !s.ok())
+    if (auto s = Range(g + ".bucket", r.presence(i).bucket(), oldest_bucket, newest_bucket);
+        !s.ok())
       return s;
     if (auto s = Range(g + ".epoch", r.presence(i).epoch(), 0, newest_bucket); !s.ok()) return s;
     if (auto s = Range(g + ".count", r.presence(i).count(), 0, kMaxCount); !s.ok()) return s;
@@ -87,7 +89,8 @@ absl::Status ValidateSyncRequest(const v1::SyncRequest& request, int64_t now_ms)
   if (id.empty()) return Invalid("agent_id", "is required");
   if (id.size() > 128) return Invalid("agent_id", "longer than 128 characters");
   for (char c : id) {
-    if (c <= 0x20 || c >= 0x7f) return Invalid("agent_id", "must be printable ASCII without spaces");
+    if (c <= 0x20 || c >= 0x7f)
+      return Invalid("agent_id", "must be printable ASCII without spaces");
   }
   if (request.seq() == 0) return Invalid("seq", "must start at 1");
   if (request.config_generation() < 0) return Invalid("config_generation", "must not be negative");
@@ -99,8 +102,8 @@ absl::Status ValidateSyncRequest(const v1::SyncRequest& request, int64_t now_ms)
     const std::string f = absl::StrCat("rooms[", i, "]");
     if (auto s = ValidateReport(f, request.rooms(i), now_s); !s.ok()) return s;
     if (!seen.insert(request.rooms(i).room_id()).second) {
-      return Invalid(f + ".room_id", absl::StrCat("room '", request.rooms(i).room_id(),
-                                                  "' reported twice"));
+      return Invalid(f + ".room_id",
+                     absl::StrCat("room '", request.rooms(i).room_id(), "' reported twice"));
     }
   }
   if (auto s = Size("health", request.health(), kMaxEntries); !s.ok()) return s;
@@ -108,7 +111,8 @@ absl::Status ValidateSyncRequest(const v1::SyncRequest& request, int64_t now_ms)
     const v1::OriginObservation& o = request.health(i);
     const std::string f = absl::StrCat("health[", i, "]");
     if (auto s = common::ValidateId(f + ".pool_id", o.pool_id()); !s.ok()) return s;
-    if (o.origin().empty() || o.origin().size() > 300) return Invalid(f + ".origin", "1-300 characters");
+    if (o.origin().empty() || o.origin().size() > 300)
+      return Invalid(f + ".origin", "1-300 characters");
     if (o.reason().size() > 300) return Invalid(f + ".reason", "longer than 300 characters");
     if (o.latency_us() < 0) return Invalid(f + ".latency_us", "must not be negative");
   }

@@ -1,0 +1,171 @@
+// Kills the coordinator process (SIGKILL) at random moments while a client drives Syncs, and
+// checks after each restart that every acknowledged effect is there exactly once (I4).
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "anteroom/v1/admin.grpc.pb.h"
+#include "anteroom/v1/sync.grpc.pb.h"
+#include "common/time_slots.h"
+#include "tests/testing/process.h"
+
+namespace anteroom::coordinator {
+namespace {
+
+constexpr const char* kToken = "crash-token";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class CoordinatorProcess {
+ public:
+  explicit CoordinatorProcess(std::string dir) : dir_(std::move(dir)) {}
+
+  bool Start() {
+    std::remove((dir_ + "/ports").c_str());
+    auto s = process_.Start(COORDINATOR_BIN,
+                            {"--data-dir=" + dir_, "--listen=127.0.0.1:0",
+                             "--admin-listen=127.0.0.1:0", "--ports-file=" + dir_ + "/ports",
+                             std::string("--admin-token=") + kToken, "--log-level=warn"},
+                            dir_ + "/log");
+    if (!s.ok()) return false;
+    auto ports = testing::WaitForPortsFile(dir_ + "/ports", {"grpc"}, std::chrono::seconds(20));
+    if (!ports.ok()) return false;
+    auto channel =
+        grpc::CreateChannel("127.0.0.1:" + ports->at("grpc"), grpc::InsecureChannelCredentials());
+    admin_ = v1::Admin::NewStub(channel);
+    sync_ = v1::Coordinator::NewStub(channel);
+    return true;
+  }
+  void Kill() { (void)process_.Stop(SIGKILL, std::chrono::seconds(10)); }
+  int Terminate() {
+    auto st = process_.Stop(SIGTERM, std::chrono::seconds(20));
+    return st.ok() ? *st : -1;
+  }
+
+  v1::Admin::Stub* admin() { return admin_.get(); }
+  v1::Coordinator::Stub* sync() { return sync_.get(); }
+
+ private:
+  std::string dir_;
+  testing::ChildProcess process_;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+  std::unique_ptr<v1::Coordinator::Stub> sync_;
+};
+
+std::unique_ptr<grpc::ClientContext> Context(int seconds = 2) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("authorization", std::string("Bearer ") + kToken);
+  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
+  return ctx;
+}
+
+TEST(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
+  const std::string dir = testing::MakeTempDir("anteroom-crash");
+  CoordinatorProcess coordinator(dir);
+  ASSERT_TRUE(coordinator.Start());
+  v1::CreateRoomRequest create;
+  create.mutable_room()->set_id("crash");
+  create.mutable_room()->set_total_active_users(1'000'000);
+  create.mutable_room()->set_new_users_per_minute(1'000'000);
+  create.mutable_room()->set_session_duration_seconds(3600);
+  v1::Room room;
+  ASSERT_TRUE(coordinator.admin()->CreateRoom(Context().get(), create, &room).ok());
+
+  // Every Sync adds one session at a slot an hour ahead; acknowledged seqs are counted.
+  const int64_t slot = common::SlotCeilMs(NowMs() + 3'600'000);
+  std::mt19937 rng(42);
+  uint64_t seq = 1;
+  uint64_t acknowledged = 0;
+  int kills = 0;
+  for (int round = 0; round < 6; ++round) {
+    std::atomic<bool> stop{false};
+    std::thread client([&] {
+      // Retries the same seq until it is acknowledged, as an agent does.
+      while (!stop) {
+        v1::SyncRequest req;
+        req.set_agent_id("crash-agent");
+        req.set_seq(seq);
+        auto* r = req.add_rooms();
+        r->set_room_id("crash");
+        auto* d = r->add_session_deltas();
+        d->set_slot(slot);
+        d->set_delta(1);
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+        v1::SyncResponse resp;
+        if (coordinator.sync()->Sync(&ctx, req, &resp).ok()) {
+          EXPECT_EQ(resp.seq(), seq);
+          acknowledged = seq;
+          ++seq;
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 250));
+    coordinator.Kill();
+    ++kills;
+    stop = true;
+    client.join();
+    ASSERT_TRUE(coordinator.Start()) << "restart " << round;
+  }
+  // Bring the last, possibly unacknowledged, seq home: a retry applies it at most once.
+  for (int attempt = 0; attempt < 50 && acknowledged < seq; ++attempt) {
+    v1::SyncRequest req;
+    req.set_agent_id("crash-agent");
+    req.set_seq(seq);
+    auto* r = req.add_rooms();
+    r->set_room_id("crash");
+    auto* d = r->add_session_deltas();
+    d->set_slot(slot);
+    d->set_delta(1);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    v1::SyncResponse resp;
+    if (coordinator.sync()->Sync(&ctx, req, &resp).ok()) acknowledged = seq;
+  }
+  ASSERT_EQ(acknowledged, seq);
+  EXPECT_GE(kills, 6);
+  EXPECT_GT(acknowledged, 20u) << "the client should have made progress between kills";
+
+  v1::GetRoomStatusRequest status_req;
+  status_req.set_id("crash");
+  v1::RoomStatus status;
+  ASSERT_TRUE(coordinator.admin()->GetRoomStatus(Context().get(), status_req, &status).ok());
+  EXPECT_EQ(status.active(), static_cast<int64_t>(acknowledged));
+
+  // The room created before the first kill is still there, at its version.
+  v1::GetRoomRequest get;
+  get.set_id("crash");
+  ASSERT_TRUE(coordinator.admin()->GetRoom(Context().get(), get, &room).ok());
+  EXPECT_EQ(room.version(), 1);
+
+  // A clean SIGTERM exits 0.
+  int st = coordinator.Terminate();
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  testing::RemoveTree(dir);
+}
+
+TEST(CoordinatorCrashTest, RejectsBadFlagsWithAClearError) {
+  auto r = testing::RunCommand(COORDINATOR_BIN, {"--durability=maybe"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 2);
+  EXPECT_NE(r->output.find("--durability"), std::string::npos) << r->output;
+  r = testing::RunCommand(COORDINATOR_BIN, {"--no-such-flag=1"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 2);
+  EXPECT_NE(r->output.find("no-such-flag"), std::string::npos) << r->output;
+}
+
+}  // namespace
+}  // namespace anteroom::coordinator
