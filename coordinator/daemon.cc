@@ -226,10 +226,11 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
                       .RegisterGauge("anteroom_room_budget_outstanding",
                                      "Budget granted to agents and not settled.", l)
                       ->Set(static_cast<double>(t.outstanding));
-                  metrics
-                      .RegisterGauge("anteroom_room_admissions",
-                                     "Users admitted since the room was created.", l)
-                      ->Set(static_cast<double>(t.admissions));
+                  common::Counter* admitted = metrics.RegisterCounter(
+                      "anteroom_room_admissions_total", "Users admitted into the room.", l);
+                  if (t.admissions > static_cast<int64_t>(admitted->Value())) {
+                    admitted->Increment(t.admissions - admitted->Value());
+                  }
                 }
                 return absl::OkStatus();
               },

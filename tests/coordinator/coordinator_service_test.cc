@@ -7,10 +7,12 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "common/rendezvous_hash.h"
 #include "common/time_slots.h"
 #include "tests/coordinator/coordinator_harness.h"
+#include "tests/testing/http_get.h"
 
 namespace anteroom::coordinator {
 namespace {
@@ -306,6 +308,40 @@ TEST_F(CoordinatorServiceTest, ServesTheStandardHealthService) {
   std::string bytes;
   for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << "status SERVING";
+}
+
+TEST_F(CoordinatorServiceTest, AdminPortServesHealthReadinessAndMetrics) {
+  ASSERT_TRUE(Create(ValidRoom("shop")).ok());
+  v1::SyncRequest req;
+  req.set_agent_id("agent-1");
+  req.set_seq(1);
+  req.add_rooms()->set_room_id("shop");
+  v1::SyncResponse resp;
+  ASSERT_TRUE(Sync(req, &resp).ok());
+
+  auto healthz = testing::HttpGet(h_.admin_port(), "/healthz");
+  ASSERT_TRUE(healthz.ok());
+  EXPECT_EQ(healthz->status, 200);
+  auto readyz = testing::HttpGet(h_.admin_port(), "/readyz");
+  ASSERT_TRUE(readyz.ok());
+  EXPECT_EQ(readyz->status, 200);
+  // Room gauges are refreshed once a second.
+  std::string metrics;
+  for (int i = 0; i < 40; ++i) {
+    auto m = testing::HttpGet(h_.admin_port(), "/metrics");
+    ASSERT_TRUE(m.ok());
+    metrics = m->body;
+    if (metrics.find("anteroom_room_waiting_users{room=\"shop\"}") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (const char* series :
+       {"anteroom_build_info{", "anteroom_sync_latency_seconds_count 1",
+        "anteroom_storage_write_seconds_bucket{", "anteroom_storage_synced_commits_total{",
+        "anteroom_room_waiting_users{room=\"shop\"}", "anteroom_room_active_users{room=\"shop\"}",
+        "anteroom_room_budget_outstanding{room=\"shop\"}",
+        "anteroom_room_admissions_total{room=\"shop\"}"}) {
+    EXPECT_NE(metrics.find(series), std::string::npos) << series << " missing from\n" << metrics;
+  }
 }
 
 TEST_F(CoordinatorServiceTest, RotatesKeysKeepingThePreviousOne) {
