@@ -2,6 +2,9 @@
 JOBS ?= $(shell nproc)
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
+# Let ccache hit across checkouts in different directories (CI clones afresh).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: all deps configure build test asan-test demo bench format clean
 

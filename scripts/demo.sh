@@ -34,7 +34,8 @@ fi
 export ANTEROOM_COORDINATOR="127.0.0.1:$grpc_port" ANTEROOM_TOKEN="$token"
 if ! "$ctl" room get demo >/dev/null 2>&1; then
   "$ctl" room create demo --route / --total-active-users 2 --new-users-per-minute 30 \
-    --session-duration 60s --refresh-interval 5s --json-response
+    --session-duration 60s --refresh-interval 5s --json-response >/dev/null
+  echo "demo: created room 'demo'"
 fi
 
 cat <<MSG
