@@ -1,0 +1,39 @@
+#pragma once
+
+// What the agent does with one request, as decided by the RequestHandler.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace anteroom::agent {
+
+struct Upstream {
+  std::string host;  // Name or IP literal.
+  uint16_t port = 0;
+};
+
+struct Decision {
+  enum class Kind {
+    kProxy,    // Relay to `upstream`; add `set_cookie` to the upstream's response.
+    kRespond,  // Answer locally with status, headers and body.
+  };
+  Kind kind = Kind::kProxy;
+
+  // kProxy.
+  Upstream upstream;
+  // Opaque to the HTTP layer: handed back in RequestHandler::OnUpstreamResponse.
+  int64_t room_index = -1;
+  uint64_t ticket = 0;
+
+  // kRespond.
+  int status = 200;
+  std::string content_type;
+  std::string body;
+
+  // Both: extra response headers (Set-Cookie, Cache-Control, Retry-After, Location...).
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+}  // namespace anteroom::agent

@@ -1,0 +1,68 @@
+#pragma once
+
+// RoomCounters: what one agent counted for one room since its last Sync, plus the budget it
+// may spend. The request path adds to it from every I/O thread; the Sync client drains it.
+//
+// Thread-safe. Spending budget is lock-free; counting an event takes a short per-room lock
+// (admitted users' requests, the common case, count nothing unless their session moves slot).
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "anteroom/v1/sync.pb.h"
+
+namespace anteroom::agent {
+
+class RoomCounters {
+ public:
+  // Takes one unit of budget if any is left and the lease (coordinator time) has not ended.
+  bool TrySpend(int64_t now_ms);
+  // Replaces the budget with a new grant (from a Sync reply).
+  void Grant(int64_t budget, int64_t lease_expiry_ms);
+  // Takes back what is left (sent as budget_unspent); spending stops until the next Grant.
+  int64_t Surrender();
+  int64_t budget() const { return budget_.load(std::memory_order_relaxed); }
+  int64_t lease_expiry_ms() const { return lease_expiry_ms_.load(std::memory_order_relaxed); }
+
+  void CountArrival(int64_t bucket, int64_t epoch);   // A newcomer queued (and present).
+  void CountPresence(int64_t bucket, int64_t epoch);  // A queued user's first refresh of an epoch.
+  void CountAdmission(int64_t bucket, int64_t epoch, int64_t new_slot);  // bucket 0: never queued.
+  void CountNewcomer();         // Any user without a valid token.
+  void CountEligibleWaiting();  // Eligible, but no budget was left.
+  // Whether eligible users found no budget since the last drain (worth an early Sync).
+  bool Starved() const { return starved_.load(std::memory_order_relaxed); }
+  void MoveSession(int64_t old_slot, int64_t new_slot);  // Renewal into another slot.
+  void EndSession(int64_t slot);                         // Revoked.
+  void CountInvalidToken();
+
+  // Moves everything counted into `report` (room_id is left to the caller) and resets.
+  // budget_wanted is the eligible users seen over the last two drains.
+  void Drain(v1::RoomReport* report);
+
+  // Fail-open: while the coordinator cannot be reached, lets newcomers in no faster than the
+  // rate the coordinator granted recently (at least one a minute).
+  bool TryFailOpen(int64_t now_ms);
+
+ private:
+  std::atomic<int64_t> budget_{0};
+  std::atomic<int64_t> lease_expiry_ms_{0};
+  std::atomic<double> granted_per_second_{0};
+  std::atomic<int64_t> fail_open_next_ms_{0};
+  std::atomic<bool> starved_{false};
+
+  absl::Mutex mu_;
+  std::map<int64_t, int64_t> arrivals_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<int64_t, int64_t>, int64_t> presence_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<int64_t, int64_t>, int64_t> admissions_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, int64_t> deltas_ ABSL_GUARDED_BY(mu_);
+  int64_t newcomers_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t eligible_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t eligible_previous_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t invalid_tokens_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace anteroom::agent

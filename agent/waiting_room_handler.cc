@@ -1,0 +1,411 @@
+#include "agent/waiting_room_handler.h"
+
+#include <optional>
+
+#include "agent/queue_position.h"
+#include "agent/status_json.h"
+#include "agent/token.h"
+#include "common/rendezvous_hash.h"
+#include "common/room_settings.h"
+#include "common/time_slots.h"
+
+namespace anteroom::agent {
+namespace {
+
+using common::FloorDiv;
+
+constexpr int64_t kQueuedCookieSeconds = 24 * 3600;
+
+// The ticket of a proxied admitted request: its session slot, and a hash of the room id so a
+// revoke that races a configuration change cannot land on another room.
+uint64_t MakeTicket(std::string_view room_id, int64_t slot) {
+  return (common::StableHash64(room_id) << 32) | static_cast<uint32_t>(slot);
+}
+bool TicketMatches(uint64_t ticket, std::string_view room_id) {
+  return (ticket >> 32) == (common::StableHash64(room_id) << 32 >> 32);
+}
+int64_t TicketSlot(uint64_t ticket) { return static_cast<uint32_t>(ticket & 0xffffffffu); }
+
+std::string_view QueryParam(std::string_view target, std::string_view name) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name && eq != std::string_view::npos) return pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+bool WantsJson(std::string_view accept) {
+  return accept.find("application/json") != std::string_view::npos;
+}
+
+}  // namespace
+
+// Everything one decision needs, gathered once.
+struct WaitingRoomHandler::Context {
+  const AgentSnapshot& snap;
+  const RoomRuntime& room;
+  const v1::RoomView* view;  // Null before the coordinator sent one.
+  const RequestView& request;
+  int index;
+  bool status_call;
+  bool forward_auth;
+  int64_t now_ms;
+  int64_t now_s;
+  int64_t session_seconds;
+  int64_t refresh_seconds;
+  Token token;
+};
+
+WaitingRoomHandler::WaitingRoomHandler(const AgentState& state, const common::Clock& clock,
+                                       HandlerOptions options, common::MetricsRegistry& metrics)
+    : state_(state), clock_(clock), options_(options) {
+  auto outcome = [&](const char* name) {
+    return metrics.RegisterCounter("anteroom_agent_decisions_total",
+                                   "Requests by what the waiting room decided.",
+                                   {{"outcome", name}});
+  };
+  outcomes_ = {
+      .no_room = outcome("no_room"),
+      .suspended = outcome("suspended"),
+      .bypass = outcome("bypass"),
+      .admitted = outcome("admitted"),
+      .admitted_now = outcome("admitted_now"),
+      .queued = outcome("queued"),
+      .closed = outcome("closed"),
+      .fail_open = outcome("fail_open"),
+      .revoked = outcome("revoked"),
+      .invalid_token = metrics.RegisterCounter(
+          "anteroom_agent_invalid_tokens_total",
+          "Cookies that were forged, truncated, expired, of another room or of an unknown key."),
+  };
+}
+
+Decision WaitingRoomHandler::Handle(const RequestView& request) {
+  std::shared_ptr<const AgentSnapshot> snap = state_.Load();
+  const int64_t now_ms = clock_.NowMs() + snap->clock_offset_ms;
+
+  std::string_view host = request.host;
+  std::string_view path = request.path;
+  const bool status_call = request.path == kStatusPath;
+  if (options_.forward_auth && !status_call) {
+    if (request.path != kForwardAuthPath) {
+      Decision d;
+      d.kind = Decision::Kind::kRespond;
+      d.status = 404;
+      d.content_type = "text/plain; charset=utf-8";
+      d.body = "forward-auth mode answers GET /check\n";
+      return d;
+    }
+    // Traefik sends X-Forwarded-Host/-Uri; ingress-nginx sends X-Original-URL.
+    if (auto h = request.header("X-Forwarded-Host")) host = *h;
+    if (auto u = request.header("X-Forwarded-Uri")) {
+      path = u->substr(0, u->find('?'));
+    } else if (auto url = request.header("X-Original-URL")) {
+      std::string_view rest = *url;
+      if (size_t scheme = rest.find("://"); scheme != std::string_view::npos) {
+        rest.remove_prefix(scheme + 3);
+        const size_t slash = rest.find('/');
+        host = rest.substr(0, std::min(slash, rest.find(':')));
+        rest = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+      }
+      path = rest.substr(0, rest.find('?'));
+    }
+  }
+
+  int index = -1;
+  if (status_call) {
+    const std::string_view id = QueryParam(request.target, "room");
+    for (size_t i = 0; i < snap->rooms.size(); ++i) {
+      if (snap->rooms[i]->config.id() == id) index = static_cast<int>(i);
+    }
+  } else if (snap->routes) {
+    index = snap->routes->Match(host, path);
+  }
+  if (index < 0) {
+    outcomes_.no_room->Increment();
+    Decision d;
+    if (status_call || options_.forward_auth) {
+      d.kind = Decision::Kind::kRespond;
+      d.status = status_call ? 404 : 200;
+      d.content_type = "application/json";
+      d.body = status_call ? "{\"error\":\"unknown room\"}\n" : "";
+      return d;
+    }
+    d.upstream = snap->default_upstream;
+    return d;
+  }
+  return Decide(*snap, index, request, host, path, status_call, now_ms);
+}
+
+Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
+                                    const RequestView& request, std::string_view /*host*/,
+                                    std::string_view /*path*/, bool status_call,
+                                    int64_t now_ms) const {
+  const RoomRuntime& room = *snap.rooms[index];
+  const v1::RoomView* view = snap.views[index].get();
+  Context c{.snap = snap,
+            .room = room,
+            .view = view,
+            .request = request,
+            .index = index,
+            .status_call = status_call,
+            .forward_auth = options_.forward_auth,
+            .now_ms = now_ms,
+            .now_s = FloorDiv(now_ms, 1000),
+            .session_seconds = view && view->session_duration_seconds() > 0
+                                   ? view->session_duration_seconds()
+                                   : common::SessionSeconds(room.config),
+            .refresh_seconds = common::RefreshSeconds(room.config),
+            .token = {}};
+  const v1::RoomPhase phase = view                      ? view->phase()
+                              : room.config.suspended() ? v1::ROOM_PHASE_SUSPENDED
+                                                        : v1::ROOM_PHASE_UNSPECIFIED;
+  if (phase == v1::ROOM_PHASE_SUSPENDED) {
+    outcomes_.suspended->Increment();
+    return Pass(c, false);
+  }
+  if (room.bypass.Matches(request, snap.keyring.get(), c.now_s)) {
+    outcomes_.bypass->Increment();
+    return Pass(c, false);
+  }
+
+  // The user's token: none, queued or active. Anything invalid counts as none.
+  bool have_token = false;
+  if (snap.keyring) {
+    if (std::optional<std::string_view> cookie = FindCookie(request.cookie, room.cookie_name)) {
+      absl::StatusOr<Token> t = DecodeToken(*cookie, room.config.id(), *snap.keyring, c.now_s);
+      if (t.ok()) {
+        c.token = *std::move(t);
+        have_token = true;
+      } else if (TokenErrorOf(t.status()) != TokenError::kExpired) {
+        // An ended session is ordinary; anything else is worth counting.
+        outcomes_.invalid_token->Increment();
+        room.counters->CountInvalidToken();
+      }
+    }
+  }
+
+  if (have_token && c.token.state == TokenState::kActive) {
+    outcomes_.admitted->Increment();
+    bool renewed = false;
+    if (common::SessionRenewal(room.config)) {
+      const int64_t slot = common::SlotCeilMs(now_ms + c.session_seconds * 1000);
+      if (slot > c.token.expiry_slot) {
+        room.counters->MoveSession(c.token.expiry_slot, slot);
+        c.token.expiry_slot = slot;
+        renewed = true;
+      }
+    }
+    return Pass(c, renewed);
+  }
+
+  if (phase == v1::ROOM_PHASE_CLOSED) {
+    outcomes_.closed->Increment();
+    Decision d;
+    d.kind = Decision::Kind::kRespond;
+    PageModel model;
+    model.room_id = room.config.id();
+    model.title =
+        room.config.page().title().empty() ? room.config.id() : room.config.page().title();
+    model.status = "closed";
+    model.refresh_after_seconds = c.refresh_seconds;
+    const bool json = status_call || (room.config.json_response() && WantsJson(request.accept));
+    d.status = status_call ? 200 : 503;
+    d.content_type = json ? "application/json" : "text/html; charset=utf-8";
+    d.body =
+        json ? RenderStatusJson(model) : room.pages.RenderClosed(model, request.accept_language);
+    d.headers.emplace_back("Cache-Control", "no-store");
+    d.headers.emplace_back("X-Anteroom-Status", "closed");
+    return d;
+  }
+  if (!snap.keyring) {
+    // Without keys no place can be given: behave as if the coordinator were away.
+    Decision d;
+    d.kind = Decision::Kind::kRespond;
+    d.status = 503;
+    d.content_type = "text/plain; charset=utf-8";
+    d.body = "The waiting room is starting; please retry in a moment.\n";
+    d.headers.emplace_back("Retry-After", "2");
+    d.headers.emplace_back("Cache-Control", "no-store");
+    return d;
+  }
+
+  const int64_t epoch = common::EpochOfMs(now_ms, c.refresh_seconds);
+  const bool admits = phase == v1::ROOM_PHASE_OPEN || phase == v1::ROOM_PHASE_EVENT;
+  const bool fail_open =
+      room.config.fail_mode() == v1::FAIL_MODE_OPEN ||
+      (room.config.fail_mode() == v1::FAIL_MODE_UNSPECIFIED && options_.fail_open);
+
+  if (phase == v1::ROOM_PHASE_PASSTHROUGH) {
+    if (!have_token) room.counters->CountNewcomer();
+    return Admit(c, have_token ? c.token.bucket : 0, have_token ? c.token.epoch : 0);
+  }
+  if (!snap.ShardReachable(room.shard) && fail_open && room.counters->TryFailOpen(now_ms)) {
+    outcomes_.fail_open->Increment();
+    if (!have_token) room.counters->CountNewcomer();
+    return Admit(c, have_token ? c.token.bucket : 0, have_token ? c.token.epoch : 0);
+  }
+
+  if (!have_token) {
+    // A newcomer enters at once while nobody waits and budget is left; otherwise queues.
+    if (admits && view && view->waiting() == 0 && room.counters->TrySpend(now_ms)) {
+      room.counters->CountNewcomer();
+      return Admit(c, 0, 0);
+    }
+    c.token.room_id = room.config.id();
+    c.token.visitor_id = NewVisitorId();
+    c.token.state = TokenState::kQueued;
+    c.token.bucket = c.now_s;
+    if (view && view->phase() == v1::ROOM_PHASE_PREQUEUE && view->shuffle_span() > 0) {
+      // Prequeue lottery: every early user precedes later arrivals, in random order.
+      c.token.bucket = view->shuffle_base_bucket() +
+                       static_cast<int64_t>(VisitorLottery(c.token.visitor_id) %
+                                            static_cast<uint64_t>(view->shuffle_span()));
+    }
+    c.token.epoch = epoch;
+    room.counters->CountArrival(c.token.bucket, epoch);
+    return Wait(c, false, true);
+  }
+
+  // A queued user.
+  const bool eligible =
+      admits && view &&
+      IsEligible(*view, room.random, c.token.bucket, VisitorFraction(c.token.visitor_id),
+                 VisitorEpochFraction(c.token.visitor_id, epoch));
+  if (eligible && room.counters->TrySpend(now_ms)) return Admit(c, c.token.bucket, c.token.epoch);
+  bool set_cookie = false;
+  if (c.token.epoch < epoch) {
+    room.counters->CountPresence(c.token.bucket, epoch);
+    c.token.epoch = epoch;
+    set_cookie = true;
+  }
+  if (eligible) room.counters->CountEligibleWaiting();
+  return Wait(c, eligible, set_cookie);
+}
+
+Decision WaitingRoomHandler::Admit(Context& c, int64_t bucket, int64_t epoch) const {
+  outcomes_.admitted_now->Increment();
+  const int64_t slot = common::SlotCeilMs(c.now_ms + c.session_seconds * 1000);
+  c.room.counters->CountAdmission(bucket, epoch, slot);
+  if (c.token.room_id.empty()) {
+    c.token.room_id = c.room.config.id();
+    c.token.visitor_id = NewVisitorId();
+  }
+  c.token.state = TokenState::kActive;
+  c.token.expiry_slot = slot;
+  if (c.status_call) {
+    Decision d;
+    d.kind = Decision::Kind::kRespond;
+    d.status = 200;
+    d.content_type = "application/json";
+    PageModel model;
+    model.room_id = c.room.config.id();
+    model.title = c.room.config.id();
+    model.status = "admitted";
+    model.refresh_after_seconds = 0;
+    model.progress = 1;
+    d.body = RenderStatusJson(model);
+    d.headers.emplace_back(
+        "Set-Cookie", SetCookieValue(c.room.config, EncodeToken(c.token, c.snap.keyring->Current()),
+                                     c.session_seconds + common::kSlotSeconds));
+    d.headers.emplace_back("Cache-Control", "no-store");
+    return d;
+  }
+  return Pass(c, true);
+}
+
+Decision WaitingRoomHandler::Pass(const Context& c, bool with_cookie) const {
+  Decision d;
+  if (c.forward_auth || c.status_call) {
+    d.kind = Decision::Kind::kRespond;
+    d.status = 200;
+    d.content_type = c.status_call ? "application/json" : "text/plain; charset=utf-8";
+    if (c.status_call) {
+      PageModel model;
+      model.room_id = c.room.config.id();
+      model.title = c.room.config.id();
+      model.status = "admitted";
+      model.refresh_after_seconds = 0;
+      model.progress = 1;
+      d.body = RenderStatusJson(model);
+    }
+  } else {
+    d.upstream = c.snap.default_upstream;
+    d.room_index = c.index;
+    if (c.token.state == TokenState::kActive) {
+      d.ticket = MakeTicket(c.room.config.id(), c.token.expiry_slot);
+    }
+  }
+  if (with_cookie) {
+    d.headers.emplace_back(
+        "Set-Cookie", SetCookieValue(c.room.config, EncodeToken(c.token, c.snap.keyring->Current()),
+                                     c.session_seconds + common::kSlotSeconds));
+  }
+  return d;
+}
+
+Decision WaitingRoomHandler::Wait(Context& c, bool eligible, bool set_cookie) const {
+  outcomes_.queued->Increment();
+  PageModel model;
+  model.room_id = c.room.config.id();
+  model.title =
+      c.room.config.page().title().empty() ? c.room.config.id() : c.room.config.page().title();
+  model.status = "queued";
+  model.status_url = std::string(kStatusPath) + "?room=" + c.room.config.id();
+  QueuePosition pos;
+  if (c.view)
+    pos = PositionOf(*c.view, c.token.bucket, VisitorFraction(c.token.visitor_id), c.now_s);
+  model.position = pos.position;
+  model.eta_seconds = pos.eta_seconds;
+  model.progress = pos.progress;
+  model.refresh_after_seconds = RefreshAfterSeconds(eligible, pos, c.refresh_seconds);
+  const v1::Event& ev = c.room.config.event();
+  model.prequeue = c.view && c.view->phase() == v1::ROOM_PHASE_PREQUEUE;
+  model.event_active = c.view && c.view->phase() == v1::ROOM_PHASE_EVENT;
+  model.event_start_unix = ev.start_unix();
+
+  Decision d;
+  d.kind = Decision::Kind::kRespond;
+  const bool json = c.status_call || (c.room.config.json_response() && WantsJson(c.request.accept));
+  int status = c.status_call ? 200 : common::QueueingStatusCode(c.room.config);
+  // An ingress lets any 2xx through: a waiting user must get something else.
+  if (c.forward_auth && status < 300) status = 429;
+  d.status = status;
+  d.content_type = json ? "application/json" : "text/html; charset=utf-8";
+  d.body =
+      json ? RenderStatusJson(model) : c.room.pages.RenderQueued(model, c.request.accept_language);
+  if (set_cookie) {
+    d.headers.emplace_back(
+        "Set-Cookie", SetCookieValue(c.room.config, EncodeToken(c.token, c.snap.keyring->Current()),
+                                     kQueuedCookieSeconds));
+  }
+  d.headers.emplace_back("Cache-Control", "no-store");
+  d.headers.emplace_back("Retry-After", std::to_string(model.refresh_after_seconds));
+  // Lets scripts, load balancers and tests tell the waiting page from the application.
+  d.headers.emplace_back("X-Anteroom-Status", "queued");
+  return d;
+}
+
+std::vector<std::pair<std::string, std::string>> WaitingRoomHandler::OnUpstreamResponse(
+    const Decision& decision, int /*status*/, std::string_view command) {
+  if (command != "revoke" || decision.room_index < 0 || decision.ticket == 0) return {};
+  std::shared_ptr<const AgentSnapshot> snap = state_.Load();
+  if (decision.room_index >= static_cast<int64_t>(snap->rooms.size())) return {};
+  const RoomRuntime& room = *snap->rooms[decision.room_index];
+  if (!TicketMatches(decision.ticket, room.config.id())) return {};
+  // The origin ended this user's session (checkout done): free the place now.
+  room.counters->EndSession(TicketSlot(decision.ticket));
+  outcomes_.revoked->Increment();
+  return {{"Set-Cookie", SetCookieValue(room.config, "", 0)}};
+}
+
+void WaitingRoomHandler::OnUpstreamFailure(const Decision& /*decision*/) {}
+
+}  // namespace anteroom::agent

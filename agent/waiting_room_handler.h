@@ -1,0 +1,69 @@
+#pragma once
+
+// WaitingRoomHandler: decides, for every request, whether it goes to the origin, gets the
+// waiting page (HTML or JSON), the closed page, or — in forward-auth mode — a yes or no for the
+// ingress. Pure logic over the current AgentSnapshot; no I/O.
+//
+// Thread-safe: called from every I/O thread; reads the snapshot without locks.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "agent/agent_snapshot.h"
+#include "agent/request_handler.h"
+#include "common/clock.h"
+#include "common/metrics.h"
+
+namespace anteroom::agent {
+
+inline constexpr std::string_view kStatusPath = "/__anteroom/status";
+inline constexpr std::string_view kForwardAuthPath = "/check";
+
+struct HandlerOptions {
+  // Answer GET /check for ingress-nginx auth-url / Traefik forwardAuth instead of proxying.
+  bool forward_auth = false;
+  // The agent's fail mode for rooms that do not set their own.
+  bool fail_open = false;
+};
+
+class WaitingRoomHandler final : public RequestHandler {
+ public:
+  // `state`, `clock` and `metrics` must outlive the handler.
+  WaitingRoomHandler(const AgentState& state, const common::Clock& clock, HandlerOptions options,
+                     common::MetricsRegistry& metrics);
+
+  Decision Handle(const RequestView& request) override;
+  std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(
+      const Decision& decision, int status, std::string_view command) override;
+  void OnUpstreamFailure(const Decision& decision) override;
+
+ private:
+  struct Outcomes {
+    common::Counter* no_room;
+    common::Counter* suspended;
+    common::Counter* bypass;
+    common::Counter* admitted;      // Requests of users already admitted.
+    common::Counter* admitted_now;  // Users let in by this request.
+    common::Counter* queued;
+    common::Counter* closed;
+    common::Counter* fail_open;
+    common::Counter* revoked;
+    common::Counter* invalid_token;
+  };
+  struct Context;
+
+  Decision Decide(const AgentSnapshot& snap, int index, const RequestView& request,
+                  std::string_view host, std::string_view path, bool status_call,
+                  int64_t now_ms) const;
+  Decision Admit(Context& c, int64_t bucket, int64_t epoch) const;
+  Decision Wait(Context& c, bool eligible, bool set_cookie) const;
+  Decision Pass(const Context& c, bool with_cookie) const;
+
+  const AgentState& state_;
+  const common::Clock& clock_;
+  const HandlerOptions options_;
+  Outcomes outcomes_;
+};
+
+}  // namespace anteroom::agent

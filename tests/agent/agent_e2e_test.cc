@@ -1,0 +1,368 @@
+// The agent end to end: real coordinator, real agents, the demo origin, libcurl browsers with
+// their own cookie jars, all on loopback ports chosen at run time.
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "anteroom/v1/admin.grpc.pb.h"
+#include "tests/testing/browser.h"
+#include "tests/testing/http_get.h"
+#include "tests/testing/process.h"
+
+namespace anteroom::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Browser;
+using testing::ChildProcess;
+using testing::Page;
+
+constexpr const char* kToken = "e2e-token";
+
+int PortFrom(const std::string& file, const std::string& key) {
+  auto ports = testing::WaitForPortsFile(file, {key}, 20s);
+  return ports.ok() ? std::stoi(ports->at(key)) : 0;
+}
+
+bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return condition();
+}
+
+int64_t RssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+class AgentE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("anteroom-agent-e2e");
+    ASSERT_TRUE(StartCoordinator());
+    ASSERT_TRUE(origin_
+                    .Start(ORIGIN_BIN, {"--ports-file=" + dir_ + "/origin.ports", "--name=shop"},
+                           dir_ + "/origin.log")
+                    .ok());
+    origin_port_ = PortFrom(dir_ + "/origin.ports", "http");
+    ASSERT_GT(origin_port_, 0);
+  }
+  void TearDown() override {
+    agents_.clear();
+    testing::RemoveTree(dir_);
+  }
+
+  bool StartCoordinator() {
+    std::remove((dir_ + "/coord.ports").c_str());
+    if (!coordinator_
+             .Start(COORDINATOR_BIN,
+                    {"--data-dir=" + dir_ + "/coord",
+                     "--listen=127.0.0.1:" + std::to_string(coordinator_port_),
+                     "--admin-listen=127.0.0.1:0", "--ports-file=" + dir_ + "/coord.ports",
+                     std::string("--admin-token=") + kToken, "--log-level=warn",
+                     "--sync-interval-ms=200"},
+                    dir_ + "/coord.log")
+             .ok()) {
+      return false;
+    }
+    coordinator_port_ = PortFrom(dir_ + "/coord.ports", "grpc");
+    admin_ = v1::Admin::NewStub(grpc::CreateChannel(
+        "127.0.0.1:" + std::to_string(coordinator_port_), grpc::InsecureChannelCredentials()));
+    return coordinator_port_ > 0;
+  }
+
+  // Starts an agent; returns its index in agents_.
+  int StartAgent(const std::vector<std::string>& extra = {}) {
+    auto agent = std::make_unique<Agent>();
+    const std::string ports = dir_ + "/agent" + std::to_string(agents_.size()) + ".ports";
+    std::vector<std::string> args = {
+        "--listen=127.0.0.1:0",
+        "--admin-listen=127.0.0.1:0",
+        "--ports-file=" + ports,
+        "--coordinators=127.0.0.1:" + std::to_string(coordinator_port_),
+        "--default-upstream=127.0.0.1:" + std::to_string(origin_port_),
+        "--sync-interval-ms=200",
+        "--log-level=warn",
+        "--io-threads=2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    EXPECT_TRUE(agent->process.Start(AGENT_BIN, args, ports + ".log").ok());
+    agent->port = PortFrom(ports, "http");
+    agent->admin_port = PortFrom(ports, "admin");
+    agents_.push_back(std::move(agent));
+    return static_cast<int>(agents_.size()) - 1;
+  }
+
+  bool WaitAgentReady(int i) {
+    return WaitFor(
+        [&] {
+          auto r = testing::HttpGet(agents_[i]->admin_port, "/readyz");
+          return r.ok() && r->status == 200;
+        },
+        20s);
+  }
+
+  void CreateRoom(const std::string& id, int64_t capacity, int64_t per_minute,
+                  std::function<void(v1::Room&)> tweak = {}) {
+    v1::CreateRoomRequest req;
+    v1::Room* room = req.mutable_room();
+    room->set_id(id);
+    room->add_routes()->set_path_prefix("/");
+    room->set_total_active_users(capacity);
+    room->set_new_users_per_minute(per_minute);
+    room->set_session_duration_seconds(30);
+    room->set_refresh_interval_seconds(2);
+    room->set_json_response(true);
+    if (tweak) tweak(*room);
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", std::string("Bearer ") + kToken);
+    v1::Room out;
+    ASSERT_TRUE(admin_->CreateRoom(&ctx, req, &out).ok());
+  }
+
+  // Like a browser on the waiting page: polls the status endpoint until admitted.
+  bool WaitAdmitted(Browser& b, int port, const std::string& room, std::chrono::seconds timeout) {
+    return WaitFor(
+        [&] {
+          auto s = b.Get(port, "/__anteroom/status?room=" + room, "application/json");
+          return s.ok() && s->body.find("\"admitted\"") != std::string::npos;
+        },
+        timeout);
+  }
+
+  // Visits `path`, waiting in line as long as needed; returns the application's page.
+  absl::StatusOr<Page> Enter(Browser& b, int port, const std::string& room,
+                             const std::string& path) {
+    auto first = b.Get(port, path);
+    if (!first.ok() || first->headers["x-anteroom-status"] != "queued") return first;
+    if (!WaitAdmitted(b, port, room, 30s)) return absl::DeadlineExceededError("never admitted");
+    return b.Get(port, path);
+  }
+
+  struct Agent {
+    ChildProcess process;
+    int port = 0;
+    int admin_port = 0;
+  };
+
+  std::string dir_;
+  ChildProcess coordinator_;
+  int coordinator_port_ = 0;
+  ChildProcess origin_;
+  int origin_port_ = 0;
+  std::unique_ptr<v1::Admin::Stub> admin_;
+  std::vector<std::unique_ptr<Agent>> agents_;
+};
+
+TEST_F(AgentE2eTest, TwoEnterTheThirdWaitsAndGetsInWhenAPlaceFrees) {
+  CreateRoom("shop", 2, 600);
+  const int a = StartAgent();
+  ASSERT_TRUE(WaitAgentReady(a));
+  const int port = agents_[a]->port;
+
+  Browser alice, bob, carol;
+  auto pa = Enter(alice, port, "shop", "/");
+  ASSERT_TRUE(pa.ok()) << pa.status();
+  EXPECT_EQ(pa->status, 200);
+  EXPECT_NE(pa->body.find("Welcome to shop"), std::string::npos);
+  auto pb = Enter(bob, port, "shop", "/");
+  ASSERT_TRUE(pb.ok()) << pb.status();
+  EXPECT_NE(pb->body.find("Welcome to shop"), std::string::npos);
+
+  // The room is full: Carol gets the waiting page, and JSON says she is first in line.
+  auto pc = carol.Get(port, "/");
+  ASSERT_TRUE(pc.ok());
+  EXPECT_EQ(pc->headers["x-anteroom-status"], "queued");
+  EXPECT_NE(pc->body.find("<html"), std::string::npos);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto js = carol.Get(port, "/", "application/json");
+        return js.ok() && js->body.find("\"position\":1") != std::string::npos;
+      },
+      10s));
+  auto js = carol.Get(port, "/__anteroom/status?room=shop", "application/json");
+  ASSERT_TRUE(js.ok());
+  EXPECT_NE(js->body.find("\"status\":\"queued\""), std::string::npos) << js->body;
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_FALSE(WaitAdmitted(carol, port, "shop", 1s)) << "no place is free yet";
+
+  // Alice checks out: the origin revokes her session, her cookie is cleared, Carol gets in.
+  auto out = alice.Get(port, "/checkout");
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->headers.count("x-anteroom-command"), 0u) << "the command must not leak";
+  EXPECT_TRUE(WaitAdmitted(carol, port, "shop", 15s));
+  auto in = carol.Get(port, "/");
+  ASSERT_TRUE(in.ok());
+  EXPECT_NE(in->body.find("Welcome to shop"), std::string::npos);
+}
+
+TEST_F(AgentE2eTest, AQueuedUserKeepsItsPlaceAcrossAgents) {
+  CreateRoom("shop", 1, 600);
+  const int a = StartAgent(), b = StartAgent();
+  ASSERT_TRUE(WaitAgentReady(a));
+  ASSERT_TRUE(WaitAgentReady(b));
+  Browser holder, first, second;
+  ASSERT_TRUE(Enter(holder, agents_[a]->port, "shop", "/").ok());
+  ASSERT_EQ(first.Get(agents_[a]->port, "/")->headers["x-anteroom-status"], "queued");
+  std::this_thread::sleep_for(1100ms);  // A later arrival bucket.
+  ASSERT_EQ(second.Get(agents_[a]->port, "/")->headers["x-anteroom-status"], "queued");
+  // The first user moves to agent b with its cookie and is still first.
+  Browser moved;
+  moved.CopyCookiesFrom(first);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto js = moved.Get(agents_[b]->port, "/", "application/json");
+        return js.ok() && js->body.find("\"position\":1") != std::string::npos;
+      },
+      10s));
+  // When the holder leaves, the mover gets in at b before the later user.
+  ASSERT_TRUE(holder.Get(agents_[a]->port, "/checkout").ok());
+  EXPECT_TRUE(WaitAdmitted(moved, agents_[b]->port, "shop", 15s));
+  auto later = second.Get(agents_[a]->port, "/__anteroom/status?room=shop", "application/json");
+  ASSERT_TRUE(later.ok());
+  EXPECT_NE(later->body.find("\"queued\""), std::string::npos);
+}
+
+TEST_F(AgentE2eTest, WebSocketEchoesThroughTheAgent) {
+  CreateRoom("shop", 10, 600);
+  const int a = StartAgent();
+  ASSERT_TRUE(WaitAgentReady(a));
+  Browser user;
+  ASSERT_TRUE(Enter(user, agents_[a]->port, "shop", "/").ok());
+  namespace beast = boost::beast;
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect(
+      {boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(agents_[a]->port)});
+  beast::websocket::stream<boost::asio::ip::tcp::socket> ws(std::move(socket));
+  const std::string cookie = user.CookieHeader();
+  ws.set_option(beast::websocket::stream_base::decorator(
+      [&](beast::websocket::request_type& req) { req.set(beast::http::field::cookie, cookie); }));
+  ws.handshake("127.0.0.1", "/ws");
+  for (int i = 0; i < 3; ++i) {
+    const std::string msg = "hello " + std::to_string(i);
+    ws.write(boost::asio::buffer(msg));
+    beast::flat_buffer buf;
+    ws.read(buf);
+    EXPECT_EQ(beast::buffers_to_string(buf.data()), msg);
+  }
+  ws.close(beast::websocket::close_code::normal);
+}
+
+TEST_F(AgentE2eTest, StreamsFiftyMegabytesBothWaysWithBoundedMemory) {
+  CreateRoom("shop", 10, 600);
+  const int a = StartAgent();
+  ASSERT_TRUE(WaitAgentReady(a));
+  Browser user;
+  ASSERT_TRUE(Enter(user, agents_[a]->port, "shop", "/").ok());
+  const int64_t before = RssKb(agents_[a]->process.pid());
+  const uint64_t kBytes = 50ull << 20;
+  auto down = user.Get(agents_[a]->port, "/download?bytes=" + std::to_string(kBytes));
+  ASSERT_TRUE(down.ok());
+  EXPECT_EQ(down->body.size(), kBytes);
+  auto up = user.Post(agents_[a]->port, "/upload", std::string(kBytes, 'u'));
+  ASSERT_TRUE(up.ok());
+  EXPECT_NE(up->body.find("\"bytes\":" + std::to_string(kBytes)), std::string::npos) << up->body;
+  const int64_t after = RssKb(agents_[a]->process.pid());
+  EXPECT_LT(after - before, 16 * 1024) << "the agent must stream, not buffer (KiB)";
+}
+
+TEST_F(AgentE2eTest, AdmittedUsersNeverSeeAnErrorWhileTheCoordinatorRestarts) {
+  CreateRoom("shop", 10, 600);
+  const int a = StartAgent();
+  ASSERT_TRUE(WaitAgentReady(a));
+  Browser user;
+  ASSERT_TRUE(Enter(user, agents_[a]->port, "shop", "/").ok());
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, bad{0};
+  std::thread traffic([&] {
+    while (!stop) {
+      auto p = user.Get(agents_[a]->port, "/");
+      (p.ok() && p->status == 200 && p->body.find("Welcome") != std::string::npos ? ok : bad)++;
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(coordinator_.Stop(SIGKILL, 10s).ok());
+  std::this_thread::sleep_for(1500ms);  // Well past the agent's lease: it runs on fail_closed.
+  ASSERT_TRUE(StartCoordinator());
+  std::this_thread::sleep_for(1500ms);
+  stop = true;
+  traffic.join();
+  EXPECT_GT(ok.load(), 50);
+  EXPECT_EQ(bad.load(), 0);
+  // The agent caught up and is ready again.
+  EXPECT_TRUE(WaitAgentReady(a));
+}
+
+TEST_F(AgentE2eTest, MalformedRequestsGetClearErrorsAndTheAgentKeepsServing) {
+  CreateRoom("shop", 10, 600);
+  const int a = StartAgent();
+  ASSERT_TRUE(WaitAgentReady(a));
+  auto raw = [&](const std::string& bytes) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket s(io);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"),
+               static_cast<unsigned short>(agents_[a]->port)});
+    boost::asio::write(s, boost::asio::buffer(bytes));
+    std::string reply(4096, '\0');
+    boost::system::error_code ec;
+    size_t n = s.read_some(boost::asio::buffer(reply), ec);
+    reply.resize(n);
+    return reply;
+  };
+  EXPECT_EQ(raw("GARBAGE\r\n\r\n").substr(0, 12), "HTTP/1.1 400");
+  EXPECT_EQ(raw("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'a') + "\r\n\r\n")
+                .substr(0, 12),
+            "HTTP/1.1 431");
+  // Bad chunking shows once the body is read: on a request that goes to the origin.
+  Browser user;
+  ASSERT_TRUE(Enter(user, agents_[a]->port, "shop", "/").ok());
+  EXPECT_EQ(raw("POST /upload HTTP/1.1\r\nHost: x\r\nCookie: " + user.CookieHeader() +
+                "\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+                .substr(0, 12),
+            "HTTP/1.1 400");
+  // And the agent keeps serving.
+  auto page = user.Get(agents_[a]->port, "/");
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("Welcome to shop"), std::string::npos);
+}
+
+TEST_F(AgentE2eTest, ForwardAuthAnswersTheIngress) {
+  CreateRoom("shop", 1, 600);
+  const int a = StartAgent({"--mode=forward_auth"});
+  ASSERT_TRUE(WaitAgentReady(a));
+  Browser first, second;
+  // The ingress asks /check with the original host and URI; 200 lets the request through.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto r = first.Get(agents_[a]->port, "/check");
+        if (r.ok() && r->status == 200) return true;
+        auto s = first.Get(agents_[a]->port, "/__anteroom/status?room=shop", "application/json");
+        return false;
+      },
+      15s));
+  EXPECT_NE(first.CookieHeader().find("anteroom_shop="), std::string::npos);
+  auto r = second.Get(agents_[a]->port, "/check");
+  ASSERT_TRUE(r.ok());
+  EXPECT_GE(r->status, 400) << "a waiting user must not pass the ingress";
+  EXPECT_EQ(r->headers["x-anteroom-status"], "queued");
+}
+
+}  // namespace
+}  // namespace anteroom::agent
