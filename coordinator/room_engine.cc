@@ -428,7 +428,17 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
   // While nobody waits, newcomers are admitted on arrival: prefetch two leases' worth of the
   // agent's arrival rate so no one queues. Once a queue exists, budget only goes to users the
   // marker made eligible, so newcomers cannot take the seats it promised.
-  const int64_t prefetch = waiting_total_ == 0 ? 2 * report.direct_arrivals() : 0;
+  // An idle agent also keeps one seat, while all budget out stays within half the free seats,
+  // so the first visitor after a quiet spell walks straight in too.
+  int64_t prefetch = 0;
+  if (waiting_total_ == 0) {
+    prefetch = 2 * report.direct_arrivals();
+    const int64_t seats_free = limits_.total_active_users - Active();
+    if (options_.idle_prefetch && prefetch == 0 && report.budget_wanted() == 0 && Available() > 0 &&
+        2 * (outstanding_ + 1) <= seats_free) {
+      prefetch = 1;
+    }
+  }
   lease.wanted = final ? 0 : report.budget_wanted() + prefetch;
   lease.last_sync_ms = now_ms;
   if (final) {

@@ -36,6 +36,8 @@ struct EngineOptions {
   // into a bucket only once its count is settled, or it would promise seats to users not yet
   // counted.
   int64_t count_settle_ms = 750;
+  // Whether an idle agent keeps one seat of budget (see Apply).
+  bool idle_prefetch = true;
 };
 
 class RoomEngine {

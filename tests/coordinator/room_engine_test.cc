@@ -36,8 +36,15 @@ bool Eligible(const v1::Marker& m, int64_t bucket, double frac) {
 
 // ----- Targeted behaviour -----
 
+// One mechanism at a time: without the idle agent's seat of prefetch.
+EngineOptions Plain() {
+  EngineOptions o;
+  o.idle_prefetch = false;
+  return o;
+}
+
 TEST(RoomEngineTest, LightLoadGrantsWhatAnAgentWants) {
-  RoomEngine engine(MakeRoom(100, 1000), {}, {});
+  RoomEngine engine(MakeRoom(100, 1000), {}, Plain());
   v1::RoomReport report;
   report.set_room_id("room");
   report.set_budget_wanted(0);
@@ -52,7 +59,7 @@ TEST(RoomEngineTest, LightLoadGrantsWhatAnAgentWants) {
 }
 
 TEST(RoomEngineTest, NeverGrantsPastCapacity) {
-  RoomEngine engine(MakeRoom(3, 1000), {}, {});
+  RoomEngine engine(MakeRoom(3, 1000), {}, Plain());
   v1::RoomReport report;
   report.set_room_id("room");
   report.set_budget_wanted(10);
@@ -64,7 +71,7 @@ TEST(RoomEngineTest, NeverGrantsPastCapacity) {
 }
 
 TEST(RoomEngineTest, SpentBudgetBecomesSessionsAndUnspentReturns) {
-  RoomEngine engine(MakeRoom(3, 1000), {}, {});
+  RoomEngine engine(MakeRoom(3, 1000), {}, Plain());
   v1::RoomReport report;
   report.set_room_id("room");
   report.set_budget_wanted(3);
@@ -90,7 +97,7 @@ TEST(RoomEngineTest, SpentBudgetBecomesSessionsAndUnspentReturns) {
 }
 
 TEST(RoomEngineTest, SessionsExpireAtTheirSlot) {
-  RoomEngine engine(MakeRoom(10, 1000), {}, {});
+  RoomEngine engine(MakeRoom(10, 1000), {}, Plain());
   v1::RoomReport report;
   report.set_room_id("room");
   const int64_t slot = SlotCeilMs(kStartMs + 60'000);
@@ -107,7 +114,7 @@ TEST(RoomEngineTest, SessionsExpireAtTheirSlot) {
 }
 
 TEST(RoomEngineTest, RateLimitCountsGrantsOverTheWindow) {
-  RoomEngine engine(MakeRoom(1000, 10), {}, {});
+  RoomEngine engine(MakeRoom(1000, 10), {}, Plain());
   v1::RoomReport report;
   report.set_room_id("room");
   report.set_budget_wanted(7);
@@ -128,7 +135,7 @@ TEST(RoomEngineTest, RateLimitCountsGrantsOverTheWindow) {
 TEST(RoomEngineTest, QueueAllAndPrequeueGrantNothing) {
   v1::Room room = MakeRoom(100, 100);
   room.set_queue_all(true);
-  RoomEngine engine(room, {}, {});
+  RoomEngine engine(room, {}, Plain());
   v1::RoomReport report;
   report.set_room_id("room");
   report.set_budget_wanted(5);
@@ -143,7 +150,7 @@ TEST(RoomEngineTest, QueueAllAndPrequeueGrantNothing) {
   event_room.mutable_event()->set_start_unix(start_s);
   event_room.mutable_event()->set_shuffle_at_event_start(true);
   event_room.mutable_event()->mutable_overrides()->set_total_active_users(7);
-  RoomEngine event_engine(event_room, {}, {});
+  RoomEngine event_engine(event_room, {}, Plain());
   event_engine.Apply("a1", report, false, kStartMs, &view);
   EXPECT_EQ(view.phase(), v1::ROOM_PHASE_PREQUEUE);
   EXPECT_EQ(view.budget(), 0);
@@ -171,7 +178,7 @@ TEST(RoomEngineTest, ModesReportTheirPhase) {
   for (const Case& c : cases) {
     v1::Room room = MakeRoom(10, 10);
     c.set(room);
-    RoomEngine engine(room, {}, {});
+    RoomEngine engine(room, {}, Plain());
     v1::RoomReport report;
     report.set_room_id("room");
     report.set_budget_wanted(1);
@@ -183,7 +190,7 @@ TEST(RoomEngineTest, ModesReportTheirPhase) {
 }
 
 TEST(RoomEngineTest, ExpiredLeaseIsPresumedSpentUntilTheAgentSettles) {
-  RoomEngine engine(MakeRoom(10, 1000), {}, {});
+  RoomEngine engine(MakeRoom(10, 1000), {}, Plain());
   v1::RoomReport report;
   report.set_room_id("room");
   report.set_budget_wanted(4);
@@ -206,7 +213,7 @@ TEST(RoomEngineTest, ExpiredLeaseIsPresumedSpentUntilTheAgentSettles) {
 }
 
 TEST(RoomEngineTest, FinalSyncReturnsEverything) {
-  RoomEngine engine(MakeRoom(10, 1000), {}, {});
+  RoomEngine engine(MakeRoom(10, 1000), {}, Plain());
   v1::RoomReport report;
   report.set_room_id("room");
   report.set_budget_wanted(4);
@@ -221,7 +228,7 @@ TEST(RoomEngineTest, FinalSyncReturnsEverything) {
 }
 
 TEST(RoomEngineTest, MarkerCoversOldestBucketsFirst) {
-  RoomEngine engine(MakeRoom(2, 1000, 60, 5), {}, {});
+  RoomEngine engine(MakeRoom(2, 1000, 60, 5), {}, Plain());
   v1::RoomView view;
   // Two sessions fill the room.
   v1::RoomReport fill;
@@ -266,8 +273,21 @@ TEST(RoomEngineTest, MarkerCoversOldestBucketsFirst) {
   EXPECT_LE(view.eta(0).eta_seconds(), view.eta(2).eta_seconds());
 }
 
+TEST(RoomEngineTest, AnIdleAgentKeepsOneSeatWhileSeatsArePlenty) {
+  RoomEngine engine(MakeRoom(4, 100), {}, {});
+  v1::RoomReport report;
+  report.set_room_id("room");
+  v1::RoomView view;
+  engine.Apply("a1", report, false, kStartMs, &view);
+  EXPECT_EQ(view.budget(), 1);
+  engine.Apply("a2", report, false, kStartMs + 10, &view);
+  EXPECT_EQ(view.budget(), 1);
+  engine.Apply("a3", report, false, kStartMs + 20, &view);
+  EXPECT_EQ(view.budget(), 0) << "idle agents may not hold more than half the free seats";
+}
+
 TEST(RoomEngineTest, ChangesListTouchedKeys) {
-  RoomEngine engine(MakeRoom(10, 1000), {}, {});
+  RoomEngine engine(MakeRoom(10, 1000), {}, Plain());
   v1::RoomReport report;
   report.set_room_id("room");
   auto* a = report.add_arrivals();
@@ -334,7 +354,7 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
   std::uniform_real_distribution<double> uni(0, 1);
   v1::Room room = MakeRoom(p.capacity, p.rate, /*session_s=*/30, /*refresh_s=*/4);
   room.set_queueing_method(p.method);
-  RoomEngine engine(room, {}, {});
+  RoomEngine engine(room, {}, Plain());
   const int64_t session_ms = 30'000, refresh_ms = 4000, tick_ms = 500;
 
   std::vector<SimAgent> agents(p.agents);
