@@ -60,10 +60,10 @@ void RoomCounters::CountNewcomer() {
   ++newcomers_;
 }
 
-void RoomCounters::CountEligibleWaiting() {
+void RoomCounters::CountEligibleWaiting(uint64_t visitor, int64_t now_ms) {
   starved_.store(true, std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
-  ++eligible_;
+  eligible_[visitor] = now_ms;
 }
 
 void RoomCounters::MoveSession(int64_t old_slot, int64_t new_slot) {
@@ -82,7 +82,7 @@ void RoomCounters::CountInvalidToken() {
   ++invalid_tokens_;
 }
 
-void RoomCounters::Drain(v1::RoomReport* report) {
+void RoomCounters::Drain(v1::RoomReport* report, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   for (const auto& [bucket, n] : arrivals_) {
     v1::BucketCount* c = report->add_arrivals();
@@ -107,8 +107,8 @@ void RoomCounters::Drain(v1::RoomReport* report) {
     d->set_slot(slot);
     d->set_delta(n);
   }
-  // An eligible user polls about once a second; two ticks of polls count each of them once.
-  report->set_budget_wanted(eligible_ + eligible_previous_);
+  std::erase_if(eligible_, [&](const auto& kv) { return kv.second + kEligibleWindowMs < now_ms; });
+  report->set_budget_wanted(static_cast<int64_t>(eligible_.size()));
   report->set_direct_arrivals(newcomers_);
   report->set_invalid_tokens(invalid_tokens_);
   arrivals_.clear();
@@ -116,8 +116,6 @@ void RoomCounters::Drain(v1::RoomReport* report) {
   admissions_.clear();
   deltas_.clear();
   starved_.store(false, std::memory_order_relaxed);
-  eligible_previous_ = eligible_;
-  eligible_ = 0;
   newcomers_ = 0;
   invalid_tokens_ = 0;
 }

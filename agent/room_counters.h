@@ -31,8 +31,9 @@ class RoomCounters {
   void CountArrival(int64_t bucket, int64_t epoch);   // A newcomer queued (and present).
   void CountPresence(int64_t bucket, int64_t epoch);  // A queued user's first refresh of an epoch.
   void CountAdmission(int64_t bucket, int64_t epoch, int64_t new_slot);  // bucket 0: never queued.
-  void CountNewcomer();         // Any user without a valid token.
-  void CountEligibleWaiting();  // Eligible, but no budget was left.
+  void CountNewcomer();  // Any user without a valid token.
+  // An eligible user (by visitor hash) found no budget left at `now_ms`.
+  void CountEligibleWaiting(uint64_t visitor, int64_t now_ms);
   // Whether eligible users found no budget since the last drain (worth an early Sync).
   bool Starved() const { return starved_.load(std::memory_order_relaxed); }
   void MoveSession(int64_t old_slot, int64_t new_slot);  // Renewal into another slot.
@@ -40,8 +41,10 @@ class RoomCounters {
   void CountInvalidToken();
 
   // Moves everything counted into `report` (room_id is left to the caller) and resets.
-  // budget_wanted is the eligible users seen over the last two drains.
-  void Drain(v1::RoomReport* report);
+  // budget_wanted is the distinct eligible users seen in the last kEligibleWindowMs: they poll
+  // every second or two, so each of them is in it however short the tick.
+  void Drain(v1::RoomReport* report, int64_t now_ms);
+  static constexpr int64_t kEligibleWindowMs = 2500;
 
   // Fail-open: while the coordinator cannot be reached, lets newcomers in no faster than the
   // rate the coordinator granted recently (at least one a minute).
@@ -60,8 +63,7 @@ class RoomCounters {
   std::map<std::pair<int64_t, int64_t>, int64_t> admissions_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, int64_t> deltas_ ABSL_GUARDED_BY(mu_);
   int64_t newcomers_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t eligible_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t eligible_previous_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, int64_t> eligible_ ABSL_GUARDED_BY(mu_);  // Visitor -> last seen.
   int64_t invalid_tokens_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -173,7 +173,7 @@ v1::SyncRequest SyncClient::BuildRequest(Shard& shard, bool final) {
     v1::RoomReport* report = req.add_rooms();
     report->set_room_id(id);
     std::shared_ptr<RoomCounters> counters = CountersFor(id);
-    counters->Drain(report);
+    counters->Drain(report, clock_.NowMs() + clock_offset_ms_);
     report->set_budget_unspent(counters->Surrender());
   }
   return req;

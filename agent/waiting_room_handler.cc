@@ -286,7 +286,12 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
     c.token.epoch = epoch;
     set_cookie = true;
   }
-  if (eligible) room.counters->CountEligibleWaiting();
+  if (eligible) {
+    room.counters->CountEligibleWaiting(
+        common::StableHash64(std::string_view(
+            reinterpret_cast<const char*>(c.token.visitor_id.data()), c.token.visitor_id.size())),
+        now_ms);
+  }
   return Wait(c, eligible, set_cookie);
 }
 

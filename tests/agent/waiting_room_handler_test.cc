@@ -94,7 +94,7 @@ class WaitingRoomHandlerTest : public ::testing::Test {
   void GiveBudget(int64_t n) { counters_->Grant(n, kNowMs + 1000); }
   v1::RoomReport Drain() {
     v1::RoomReport r;
-    counters_->Drain(&r);
+    counters_->Drain(&r, clock_.NowMs());
     return r;
   }
 
