@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "agent/daemon.h"
 #include "anteroom/v1/config.pb.h"
 #include "common/config_loader.h"
@@ -14,6 +15,8 @@
 #include "spdlog/spdlog.h"
 
 int main(int argc, char** argv) {
+  // Debian builds abseil with deadlock detection, a measurable cost on every lock.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::vector<std::string> args(argv + 1, argv + argc);
   for (const std::string& a : args) {
     if (a == "--help" || a == "-h") {

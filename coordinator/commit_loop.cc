@@ -41,7 +41,8 @@ void CommitLoop::Submit(Work work) {
     std::lock_guard lock(mu_);
     if (!stopping_ && running_) {
       queue_.push_back(std::move(work));
-      cv_.notify_one();
+      // A busy loop takes the queue when it finishes its group: wake it only when it sleeps.
+      if (idle_) cv_.notify_one();
       return;
     }
   }
@@ -54,8 +55,10 @@ void CommitLoop::Run() {
   while (true) {
     {
       std::unique_lock lock(mu_);
+      idle_ = true;
       cv_.wait_for(lock, std::chrono::milliseconds(maintain_interval_ms_),
                    [&] { return stopping_ || !queue_.empty(); });
+      idle_ = false;
       if (queue_.empty() && stopping_) return;
       group.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
       queue_.clear();

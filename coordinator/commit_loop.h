@@ -68,6 +68,7 @@ class CommitLoop {
   std::deque<Work> queue_;  // Guarded by mu_.
   bool stopping_ = false;   // Guarded by mu_.
   bool running_ = false;    // Guarded by mu_.
+  bool idle_ = false;       // Guarded by mu_: the loop waits for work.
   std::thread thread_;
 };
 

@@ -64,10 +64,16 @@ absl::Status CoordinatorCore::ApplySync(const v1::SyncRequest& request, int64_t 
   if (agent_it != agents_.end()) {
     const uint64_t last = agent_it->second.last_seq();
     if (request.seq() == last) {
-      // A retry: the effects are already applied; answer exactly what was answered.
-      if (!response->ParseFromString(agent_it->second.last_reply())) {
-        return absl::DataLossError("stored reply of agent does not decode");
+      // A retry whose effects are already applied: answer from the current state without
+      // applying anything again. The agent's leases still hold what the first answer granted.
+      for (const v1::RoomReport& report : request.rooms()) {
+        if (!CheckOwner(report.room_id()).ok()) continue;
+        if (RoomEngine* engine = FindRoom(report.room_id())) {
+          engine->ViewFor(request.agent_id(), now_ms, response->add_rooms());
+          touched_.insert(report.room_id());
+        }
       }
+      FillReplyTail(request, now_ms, response);
       return absl::OkStatus();
     }
     if (request.seq() < last) {
@@ -101,7 +107,18 @@ absl::Status CoordinatorCore::ApplySync(const v1::SyncRequest& request, int64_t 
   for (const v1::OriginObservation& o : request.health()) {
     health_[{o.pool_id(), o.origin()}][request.agent_id()] = {o.healthy(), o.latency_us(), now_ms};
   }
-  if (!config_current) {
+  FillReplyTail(request, now_ms, response);
+
+  v1::AgentRecord& record = agents_[request.agent_id()];
+  record.set_last_seq(request.seq());
+  record.set_last_sync_ms(now_ms);
+  batch.PutAgent(request.agent_id(), record);
+  return absl::OkStatus();
+}
+
+void CoordinatorCore::FillReplyTail(const v1::SyncRequest& request, int64_t now_ms,
+                                    v1::SyncResponse* response) const {
+  if (request.config_generation() != config_generation_) {
     response->set_config_changed(true);
     for (const auto& [id, engine] : rooms_) *response->add_room_configs() = engine->config();
     for (const auto& [id, pool] : pools_) *response->add_pools() = pool;
@@ -118,13 +135,6 @@ absl::Status CoordinatorCore::ApplySync(const v1::SyncRequest& request, int64_t 
   response->set_coordinator_time_ms(now_ms);
   response->set_seq(request.seq());
   response->set_sync_interval_ms(options_.sync_interval_ms);
-
-  v1::AgentRecord& record = agents_[request.agent_id()];
-  record.set_last_seq(request.seq());
-  record.set_last_sync_ms(now_ms);
-  response->SerializeToString(record.mutable_last_reply());
-  batch.PutAgent(request.agent_id(), record);
-  return absl::OkStatus();
 }
 
 void CoordinatorCore::BumpConfig(StoreBatch& batch) {

@@ -87,6 +87,9 @@ class CoordinatorCore {
   };
 
   void BumpConfig(StoreBatch& batch);
+  // Config, keys, health and time: the parts of a Sync reply that depend on no room.
+  void FillReplyTail(const v1::SyncRequest& request, int64_t now_ms,
+                     v1::SyncResponse* response) const;
   void AddKey(int64_t now_ms, StoreBatch& batch);
   int64_t LongestSessionSeconds() const;
   RoomEngine* FindRoom(const std::string& id);

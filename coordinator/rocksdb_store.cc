@@ -1,6 +1,7 @@
 #include "coordinator/rocksdb_store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/memtablerep.h>
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
@@ -13,7 +14,7 @@ namespace {
 
 // "default" is RocksDB's own name for the column family every database has.
 const char* const kColumnNames[] = {"default",  "config", "rooms", "buckets",
-                                    "sessions", "agents", "keys"};
+                                    "sessions", "agents", "keys",  "leases"};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -56,10 +57,10 @@ void StoreBatch::PutRoomConfig(const v1::Room& room) {
 void StoreBatch::DeleteRoom(const std::string& room_id) {
   batch_->Delete(store_->columns_[RocksDbStore::kConfig], "r" + room_id);
   batch_->Delete(store_->columns_[RocksDbStore::kRooms], room_id);
-  for (auto column : {RocksDbStore::kBuckets, RocksDbStore::kSessions}) {
+  for (auto column : {RocksDbStore::kBuckets, RocksDbStore::kSessions, RocksDbStore::kLeases}) {
     batch_->DeleteRange(store_->columns_[column], RoomRangeBegin(room_id), RoomRangeEnd(room_id));
   }
-  count_ += 4;
+  count_ += 5;
 }
 
 void StoreBatch::PutPool(const v1::Pool& pool) {
@@ -86,6 +87,17 @@ void StoreBatch::PutRoomChanges(const std::string& room_id, const RoomState& sta
       batch_->Delete(buckets, RoomIntKey(room_id, b));
     } else {
       batch_->Put(buckets, RoomIntKey(room_id, b), EncodeBucket(it->second).SerializeAsString());
+    }
+    ++count_;
+  }
+  auto* leases = store_->columns_[RocksDbStore::kLeases];
+  for (const std::string& agent : changes.leases) {
+    auto it = state.leases.find(agent);
+    if (it == state.leases.end()) {
+      batch_->Delete(leases, RoomNameKey(room_id, agent));
+    } else {
+      batch_->Put(leases, RoomNameKey(room_id, agent),
+                  EncodeLease(agent, it->second).SerializeAsString());
     }
     ++count_;
   }
@@ -130,6 +142,10 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const std::stri
   options.write_buffer_size = 16 << 20;
   options.max_background_jobs = 2;
   options.keep_log_file_num = 4;
+  // The coordinator keeps its state in memory and reads the database only when it starts, so
+  // an append-only memtable (sorted once, at flush) beats a skiplist sorted on every write.
+  options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+  options.allow_concurrent_memtable_write = false;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const char* name : kColumnNames) {
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
@@ -203,6 +219,17 @@ absl::StatusOr<StoredState> RocksDbStore::Load() const {
     auto n = DecodeFixed64(std::string_view(value.data(), value.size()));
     if (!n.ok()) return n.status();
     out.room_states[room].sessions[slot] = *n;
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  st = scan(kLeases, [&](rocksdb::Slice key, rocksdb::Slice value) -> absl::Status {
+    std::string room, agent;
+    if (!ParseRoomNameKey(std::string_view(key.data(), key.size()), &room, &agent).ok()) {
+      return absl::DataLossError(absl::StrCat("lease key ", key.ToString(true)));
+    }
+    v1::LeaseRecord record;
+    if (auto s = ParseInto(value, "lease of " + room, &record); !s.ok()) return s;
+    out.room_states[room].leases[agent] = DecodeLease(record);
     return absl::OkStatus();
   });
   if (!st.ok()) return st;

@@ -8,6 +8,7 @@
 //   config    'r' room_id                                -> anteroom.v1.Room
 //             'p' pool_id                                -> anteroom.v1.Pool
 //   rooms     room_id                                    -> anteroom.v1.RoomCoreRecord
+//   leases    room_id 0x00 agent_id                      -> anteroom.v1.LeaseRecord
 //   buckets   room_id 0x00 int64(bucket)                 -> anteroom.v1.BucketRecord
 //   sessions  room_id 0x00 int64(slot)                   -> 8-byte big-endian int64 (net count)
 //   agents    agent_id                                   -> anteroom.v1.AgentRecord
@@ -109,7 +110,17 @@ class RocksDbStore {
 
  private:
   friend class StoreBatch;
-  enum Column { kDefault, kConfig, kRooms, kBuckets, kSessions, kAgents, kKeys, kColumnCount };
+  enum Column {
+    kDefault,
+    kConfig,
+    kRooms,
+    kBuckets,
+    kSessions,
+    kAgents,
+    kKeys,
+    kLeases,
+    kColumnCount
+  };
 
   explicit RocksDbStore(Durability durability);
 

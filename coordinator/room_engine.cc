@@ -75,7 +75,7 @@ void RoomEngine::RebuildTotals() {
   sessions_total_ = 0;
   for (const auto& [slot, n] : state_.sessions) sessions_total_ += n;
   outstanding_ = 0;
-  for (const auto& [id, lease] : state_.core.leases) outstanding_ += lease.granted;
+  for (const auto& [id, lease] : state_.leases) outstanding_ += lease.granted;
   rate_sum_ = 0;
   for (const auto& [s, n] : state_.core.grants_by_second) rate_sum_ += n;
 }
@@ -126,7 +126,7 @@ void RoomEngine::CompactRateWindow(int64_t now_s) {
 void RoomEngine::ExpireLeases(int64_t now_ms) {
   total_wanted_ = 0;
   const int64_t recent = now_ms - 3 * options_.lease_ms;
-  for (auto it = state_.core.leases.begin(); it != state_.core.leases.end();) {
+  for (auto it = state_.leases.begin(); it != state_.leases.end();) {
     Lease& lease = it->second;
     if (lease.granted > 0 && lease.expiry_ms + options_.lease_grace_ms < now_ms) {
       // The agent went silent holding budget: it may have admitted up to `granted` users just
@@ -137,13 +137,13 @@ void RoomEngine::ExpireLeases(int64_t now_ms) {
       lease.presumed_slot = slot;
       outstanding_ -= lease.granted;
       lease.granted = 0;
-      changes_.core = true;
+      MarkLease(it->first);
     }
     const bool idle = lease.last_sync_ms + options_.idle_agent_ms < now_ms;
     const bool presumption_over = lease.presumed_count == 0 || lease.presumed_slot * 1000 < now_ms;
     if (idle && lease.granted == 0 && presumption_over) {
-      it = state_.core.leases.erase(it);
-      changes_.core = true;
+      MarkLease(it->first);
+      it = state_.leases.erase(it);
       continue;
     }
     if (lease.last_sync_ms >= recent) total_wanted_ += lease.wanted;
@@ -369,7 +369,8 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
   Maintain(now_ms);
   const int64_t now_s = FloorDiv(now_ms, 1000);
   changes_.core = true;
-  Lease& lease = state_.core.leases[agent_id];
+  Lease& lease = state_.leases[agent_id];
+  MarkLease(agent_id);
 
   if (lease.presumed_count != 0) {
     // The agent is alive after all and reports its own sessions below.
@@ -442,7 +443,7 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
   lease.wanted = final ? 0 : report.budget_wanted() + prefetch;
   lease.last_sync_ms = now_ms;
   if (final) {
-    state_.core.leases.erase(agent_id);
+    state_.leases.erase(agent_id);
     FillView(Lease{}, now_ms, view);
     return;
   }
@@ -481,6 +482,12 @@ void RoomEngine::FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view
   }
 }
 
+void RoomEngine::ViewFor(const std::string& agent_id, int64_t now_ms, v1::RoomView* view) {
+  Maintain(now_ms);
+  auto it = state_.leases.find(agent_id);
+  FillView(it == state_.leases.end() ? Lease{} : it->second, now_ms, view);
+}
+
 v1::RoomStatus RoomEngine::Status(int64_t now_ms) {
   Maintain(now_ms);
   const int64_t now_s = FloorDiv(now_ms, 1000);
@@ -504,7 +511,7 @@ v1::RoomStatus RoomEngine::Status(int64_t now_ms) {
   s.set_total_active_users(limits_.total_active_users);
   s.set_new_users_per_minute(limits_.new_users_per_minute);
   s.set_oldest_waiting_bucket(waiting_.empty() ? 0 : waiting_.front().bucket);
-  for (const auto& [id, lease] : state_.core.leases) {
+  for (const auto& [id, lease] : state_.leases) {
     v1::AgentView* a = s.add_agents();
     a->set_agent_id(id);
     a->set_last_sync_ms(lease.last_sync_ms);
@@ -522,6 +529,8 @@ RoomChanges RoomEngine::TakeChanges() {
   changes_ = RoomChanges{};
   SortUnique(out.buckets);
   SortUnique(out.slots);
+  std::sort(out.leases.begin(), out.leases.end());
+  out.leases.erase(std::unique(out.leases.begin(), out.leases.end()), out.leases.end());
   return out;
 }
 

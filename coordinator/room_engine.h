@@ -61,6 +61,10 @@ class RoomEngine {
 
   v1::RoomStatus Status(int64_t now_ms);
 
+  // Fills `view` for `agent_id` from the current state without applying anything: the answer
+  // to a retried Sync whose effects are already applied (the lease still holds its grant).
+  void ViewFor(const std::string& agent_id, int64_t now_ms, v1::RoomView* view);
+
   RoomChanges TakeChanges();
 
   // Aggregates, as of the last Maintain.
@@ -101,6 +105,7 @@ class RoomEngine {
   void AddSessions(int64_t slot, int64_t delta);
   void FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view) const;
   void MarkBucket(int64_t bucket) { changes_.buckets.push_back(bucket); }
+  void MarkLease(const std::string& agent_id) { changes_.leases.push_back(agent_id); }
 
   v1::Room config_;
   RoomState state_;

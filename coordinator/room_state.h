@@ -51,7 +51,6 @@ struct MarkerState {
 // Room-wide scalars and small maps, persisted as one record.
 struct RoomCore {
   MarkerState marker;
-  std::map<std::string, Lease> leases;           // By agent id.
   std::map<int64_t, int64_t> grants_by_second;   // Net budget granted, for the rate limit (I2).
   std::map<int64_t, int64_t> admissions_by_10s;  // Admissions per 10 s window, for the ETA.
   std::map<int64_t, int64_t> queued_by_10s;      // 1 for each 10 s window that had a queue.
@@ -66,6 +65,7 @@ struct RoomState {
   RoomCore core;
   std::map<int64_t, BucketState> buckets;  // By arrival second.
   std::map<int64_t, int64_t> sessions;     // Net sessions by expiry slot (Unix seconds).
+  std::map<std::string, Lease> leases;     // By agent id; persisted one record each.
 
   bool operator==(const RoomState&) const = default;
 };
@@ -74,10 +74,11 @@ struct RoomState {
 // is absent from the state was erased.
 struct RoomChanges {
   bool core = false;
-  std::vector<int64_t> buckets;  // Sorted, unique.
-  std::vector<int64_t> slots;    // Sorted, unique.
+  std::vector<int64_t> buckets;     // Sorted, unique.
+  std::vector<int64_t> slots;       // Sorted, unique.
+  std::vector<std::string> leases;  // Agent ids; sorted, unique.
 
-  bool empty() const { return !core && buckets.empty() && slots.empty(); }
+  bool empty() const { return !core && buckets.empty() && slots.empty() && leases.empty(); }
 };
 
 }  // namespace anteroom::coordinator

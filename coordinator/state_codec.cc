@@ -39,17 +39,6 @@ v1::RoomCoreRecord EncodeCore(const RoomCore& core) {
   r.set_marker_bucket(core.marker.bucket);
   r.set_marker_fraction(core.marker.fraction);
   r.set_marker_probability(core.marker.probability);
-  for (const auto& [id, lease] : core.leases) {
-    v1::LeaseRecord* l = r.add_leases();
-    l->set_agent_id(id);
-    l->set_granted(lease.granted);
-    l->set_expiry_ms(lease.expiry_ms);
-    l->set_grant_second(lease.grant_second);
-    l->set_wanted(lease.wanted);
-    l->set_last_sync_ms(lease.last_sync_ms);
-    l->set_presumed_count(lease.presumed_count);
-    l->set_presumed_slot(lease.presumed_slot);
-  }
   EncodeCounts(core.grants_by_second, r.mutable_grants_by_second());
   EncodeCounts(core.admissions_by_10s, r.mutable_admissions_by_10s());
   EncodeCounts(core.queued_by_10s, r.mutable_queued_by_10s());
@@ -64,16 +53,6 @@ RoomCore DecodeCore(const v1::RoomCoreRecord& r) {
   core.marker.bucket = r.marker_bucket();
   core.marker.fraction = r.marker_fraction();
   core.marker.probability = r.marker_probability();
-  for (const v1::LeaseRecord& l : r.leases()) {
-    Lease& lease = core.leases[l.agent_id()];
-    lease.granted = l.granted();
-    lease.expiry_ms = l.expiry_ms();
-    lease.grant_second = l.grant_second();
-    lease.wanted = l.wanted();
-    lease.last_sync_ms = l.last_sync_ms();
-    lease.presumed_count = l.presumed_count();
-    lease.presumed_slot = l.presumed_slot();
-  }
   DecodeCounts(r.grants_by_second(), &core.grants_by_second);
   DecodeCounts(r.admissions_by_10s(), &core.admissions_by_10s);
   DecodeCounts(r.queued_by_10s(), &core.queued_by_10s);
@@ -81,6 +60,31 @@ RoomCore DecodeCore(const v1::RoomCoreRecord& r) {
   core.total_arrivals = r.total_arrivals();
   core.invalid_tokens = r.invalid_tokens();
   return core;
+}
+
+v1::LeaseRecord EncodeLease(const std::string& agent_id, const Lease& lease) {
+  v1::LeaseRecord l;
+  l.set_agent_id(agent_id);
+  l.set_granted(lease.granted);
+  l.set_expiry_ms(lease.expiry_ms);
+  l.set_grant_second(lease.grant_second);
+  l.set_wanted(lease.wanted);
+  l.set_last_sync_ms(lease.last_sync_ms);
+  l.set_presumed_count(lease.presumed_count);
+  l.set_presumed_slot(lease.presumed_slot);
+  return l;
+}
+
+Lease DecodeLease(const v1::LeaseRecord& l) {
+  Lease lease;
+  lease.granted = l.granted();
+  lease.expiry_ms = l.expiry_ms();
+  lease.grant_second = l.grant_second();
+  lease.wanted = l.wanted();
+  lease.last_sync_ms = l.last_sync_ms();
+  lease.presumed_count = l.presumed_count();
+  lease.presumed_slot = l.presumed_slot();
+  return lease;
 }
 
 v1::BucketRecord EncodeBucket(const BucketState& b) {
@@ -127,6 +131,24 @@ absl::Status ParseRoomIntKey(std::string_view key, std::string* room_id, int64_t
   }
   room_id->assign(key.data(), key.size() - 9);
   *value = static_cast<int64_t>(GetBigEndian(key.substr(key.size() - 8)) ^ kSignBit);
+  return absl::OkStatus();
+}
+
+std::string RoomNameKey(const std::string& room_id, const std::string& name) {
+  std::string key;
+  key.reserve(room_id.size() + 1 + name.size());
+  key.append(room_id);
+  key.push_back('\0');
+  key.append(name);
+  return key;
+}
+
+absl::Status ParseRoomNameKey(std::string_view key, std::string* room_id, std::string* name) {
+  const size_t zero = key.find('\0');
+  if (zero == std::string_view::npos || zero == 0)
+    return absl::InvalidArgumentError("malformed key");
+  room_id->assign(key.substr(0, zero));
+  name->assign(key.substr(zero + 1));
   return absl::OkStatus();
 }
 

@@ -14,6 +14,8 @@ namespace anteroom::coordinator {
 
 v1::RoomCoreRecord EncodeCore(const RoomCore& core);
 RoomCore DecodeCore(const v1::RoomCoreRecord& record);
+v1::LeaseRecord EncodeLease(const std::string& agent_id, const Lease& lease);
+Lease DecodeLease(const v1::LeaseRecord& record);
 v1::BucketRecord EncodeBucket(const BucketState& bucket);
 BucketState DecodeBucket(const v1::BucketRecord& record);
 
@@ -25,6 +27,9 @@ std::string RoomRangeBegin(const std::string& room_id);
 std::string RoomRangeEnd(const std::string& room_id);
 // Splits a RoomIntKey. InvalidArgument when the key is not of that shape.
 absl::Status ParseRoomIntKey(std::string_view key, std::string* room_id, int64_t* value);
+// room_id, 0x00, name: one room's records by name (agent ids), contiguous per room.
+std::string RoomNameKey(const std::string& room_id, const std::string& name);
+absl::Status ParseRoomNameKey(std::string_view key, std::string* room_id, std::string* name);
 
 std::string EncodeFixed64(int64_t value);
 absl::StatusOr<int64_t> DecodeFixed64(std::string_view bytes);

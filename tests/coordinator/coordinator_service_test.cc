@@ -216,10 +216,15 @@ TEST_F(CoordinatorServiceTest, RetriedSyncIsAnsweredButNotAppliedTwice) {
   auto* d = r->add_session_deltas();
   d->set_slot(common::SlotCeilMs(NowMs() + 600'000));
   d->set_delta(3);
+  r->set_budget_wanted(2);
   v1::SyncResponse first, retry;
   ASSERT_TRUE(Sync(req, &first).ok());
   ASSERT_TRUE(Sync(req, &retry).ok());
-  EXPECT_EQ(first.SerializeAsString(), retry.SerializeAsString());
+  // The retry is answered with the same grant (the lease still holds it), not a new one.
+  EXPECT_EQ(retry.seq(), 7u);
+  ASSERT_EQ(retry.rooms_size(), 1);
+  EXPECT_EQ(retry.rooms(0).budget(), first.rooms(0).budget());
+  EXPECT_EQ(retry.rooms(0).lease_expiry_ms(), first.rooms(0).lease_expiry_ms());
   EXPECT_EQ(Active("shop"), 3);
 
   req.set_seq(6);

@@ -24,13 +24,13 @@ class RocksDbStoreTest : public ::testing::Test {
   RoomState SampleState() {
     RoomState s;
     s.core.marker = {.bucket = 1700000000, .fraction = 0.25, .probability = 0.5};
-    s.core.leases["agent-a"] = {.granted = 3,
-                                .expiry_ms = 99,
-                                .grant_second = 7,
-                                .wanted = 4,
-                                .last_sync_ms = 98,
-                                .presumed_count = 1,
-                                .presumed_slot = 1000};
+    s.leases["agent-a"] = {.granted = 3,
+                           .expiry_ms = 99,
+                           .grant_second = 7,
+                           .wanted = 4,
+                           .last_sync_ms = 98,
+                           .presumed_count = 1,
+                           .presumed_slot = 1000};
     s.core.grants_by_second[1700000000] = 3;
     s.core.admissions_by_10s[1699999990] = 12;
     s.core.queued_by_10s[1699999990] = 1;
@@ -65,11 +65,13 @@ TEST_F(RocksDbStoreTest, RoundTripsEverythingItStores) {
     v1::Pool pool;
     pool.set_id("eu");
     batch.PutPool(pool);
-    RoomChanges all{.core = true, .buckets = {-5, 1699999999}, .slots = {1700000300, 1700000310}};
+    RoomChanges all{.core = true,
+                    .buckets = {-5, 1699999999},
+                    .slots = {1700000300, 1700000310},
+                    .leases = {"agent-a"}};
     batch.PutRoomChanges("shop", state, all);
     v1::AgentRecord agent;
     agent.set_last_seq(42);
-    agent.set_last_reply("reply-bytes");
     batch.PutAgent("agent-a", agent);
     v1::SigningKey key;
     key.set_id("k1");
@@ -94,13 +96,14 @@ TEST_F(RocksDbStoreTest, WritesOnlyChangedKeysAndDeletesErasedOnes) {
   auto store = Open();
   RoomState state = SampleState();
   StoreBatch batch = store->NewBatch();
-  batch.PutRoomChanges("shop", state,
-                       {.core = true, .buckets = {-5, 1699999999}, .slots = {1700000300}});
+  batch.PutRoomChanges(
+      "shop", state,
+      {.core = true, .buckets = {-5, 1699999999}, .slots = {1700000300}, .leases = {}});
   ASSERT_TRUE(store->Commit(batch).ok());
   state.buckets.erase(-5);
   state.sessions.erase(1700000300);
   StoreBatch second = store->NewBatch();
-  second.PutRoomChanges("shop", state, {.buckets = {-5}, .slots = {1700000300}});
+  second.PutRoomChanges("shop", state, {.buckets = {-5}, .slots = {1700000300}, .leases = {}});
   ASSERT_TRUE(store->Commit(second).ok());
   auto loaded = store->Load();
   ASSERT_TRUE(loaded.ok());
@@ -112,7 +115,10 @@ TEST_F(RocksDbStoreTest, WritesOnlyChangedKeysAndDeletesErasedOnes) {
 TEST_F(RocksDbStoreTest, DeleteRoomRemovesAllOfItsStateButNoOtherRoom) {
   auto store = Open();
   RoomState state = SampleState();
-  RoomChanges all{.core = true, .buckets = {-5, 1699999999}, .slots = {1700000300, 1700000310}};
+  RoomChanges all{.core = true,
+                  .buckets = {-5, 1699999999},
+                  .slots = {1700000300, 1700000310},
+                  .leases = {"agent-a"}};
   StoreBatch batch = store->NewBatch();
   for (const char* id : {"shop", "shop2", "sho"}) {
     v1::Room room;
