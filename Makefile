@@ -29,7 +29,9 @@ demo: build
 	bash scripts/demo.sh $(BUILD_DIR)
 
 bench: build
+	@bash scripts/install-deps.sh --bench
 	bash bench/run_sync_bench.sh $(BUILD_DIR)
+	bash bench/run_proxy_bench.sh $(BUILD_DIR)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

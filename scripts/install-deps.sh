@@ -11,6 +11,11 @@ packages=(
   curl python3 chromium chromium-driver
 )
 
+# Benchmark peers (make bench): nginx, haproxy and wrk, measured against in the same run.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(nginx-light haproxy wrk)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -30,5 +35,14 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Servers installed as benchmark peers must not start as system services.
+policy=/usr/sbin/policy-rc.d
+created_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod +x "$policy"
+  created_policy=1
+fi
+trap '[ -n "$created_policy" ] && $SUDO rm -f "$policy"' EXIT
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
