@@ -61,6 +61,7 @@ struct WaitingRoomHandler::Context {
   int64_t session_seconds;
   int64_t refresh_seconds;
   Token token;
+  std::string cookie_value;  // Set-Cookie value already encoded for `token`, if any.
 };
 
 WaitingRoomHandler::WaitingRoomHandler(const AgentState& state, const common::Clock& clock,
@@ -163,7 +164,8 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
                                    ? view->session_duration_seconds()
                                    : common::SessionSeconds(room.config),
             .refresh_seconds = common::RefreshSeconds(room.config),
-            .token = {}};
+            .token = {},
+            .cookie_value = {}};
   const v1::RoomPhase phase = view                      ? view->phase()
                               : room.config.suspended() ? v1::ROOM_PHASE_SUSPENDED
                                                         : v1::ROOM_PHASE_UNSPECIFIED;
@@ -180,7 +182,8 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
   bool have_token = false;
   if (snap.keyring) {
     if (std::optional<std::string_view> cookie = FindCookie(request.cookie, room.cookie_name)) {
-      absl::StatusOr<Token> t = DecodeToken(*cookie, room.config.id(), *snap.keyring, c.now_s);
+      absl::StatusOr<Token> t =
+          tokens_.Decode(*cookie, room.config.id(), *snap.keyring, c.now_s, &c.cookie_value);
       if (t.ok()) {
         c.token = *std::move(t);
         have_token = true;
@@ -194,16 +197,21 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
 
   if (have_token && c.token.state == TokenState::kActive) {
     outcomes_.admitted->Increment();
-    bool renewed = false;
+    // A replayed old cookie comes back from the cache already renewed: hand out the same
+    // renewed cookie again rather than moving the session once more.
+    bool send_cookie = !c.cookie_value.empty();
     if (common::SessionRenewal(room.config)) {
       const int64_t slot = common::SlotCeilMs(now_ms + c.session_seconds * 1000);
       if (slot > c.token.expiry_slot) {
         room.counters->MoveSession(c.token.expiry_slot, slot);
         c.token.expiry_slot = slot;
-        renewed = true;
+        c.token.key_id = snap.keyring->Current().id();
+        c.cookie_value = EncodeToken(c.token, snap.keyring->Current());
+        tokens_.Renewed(*FindCookie(request.cookie, room.cookie_name), c.token, c.cookie_value);
+        send_cookie = true;
       }
     }
-    return Pass(c, renewed);
+    return Pass(c, send_cookie);
   }
 
   if (phase == v1::ROOM_PHASE_CLOSED) {
@@ -305,6 +313,7 @@ Decision WaitingRoomHandler::Admit(Context& c, int64_t bucket, int64_t epoch) co
   }
   c.token.state = TokenState::kActive;
   c.token.expiry_slot = slot;
+  c.cookie_value.clear();  // A new token: encoded below.
   if (c.status_call) {
     Decision d;
     d.kind = Decision::Kind::kRespond;
@@ -349,9 +358,10 @@ Decision WaitingRoomHandler::Pass(const Context& c, bool with_cookie) const {
     }
   }
   if (with_cookie) {
-    d.headers.emplace_back(
-        "Set-Cookie", SetCookieValue(c.room.config, EncodeToken(c.token, c.snap.keyring->Current()),
-                                     c.session_seconds + common::kSlotSeconds));
+    const std::string value =
+        c.cookie_value.empty() ? EncodeToken(c.token, c.snap.keyring->Current()) : c.cookie_value;
+    d.headers.emplace_back("Set-Cookie", SetCookieValue(c.room.config, value,
+                                                        c.session_seconds + common::kSlotSeconds));
   }
   return d;
 }

@@ -12,6 +12,7 @@
 
 #include "agent/agent_snapshot.h"
 #include "agent/request_handler.h"
+#include "agent/token_cache.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 
@@ -64,6 +65,7 @@ class WaitingRoomHandler final : public RequestHandler {
   const common::Clock& clock_;
   const HandlerOptions options_;
   Outcomes outcomes_;
+  mutable TokenCache tokens_;
 };
 
 }  // namespace anteroom::agent

@@ -192,8 +192,12 @@ TEST_F(WaitingRoomHandlerTest, AdmittedUserRenewsOncePerSlotAndCanBeRevoked) {
   clock_.AdvanceMs(15'000);
   Decision moved = Request("/", cookie);
   EXPECT_NE(CookieOf(moved), "");
+  // The old cookie replayed (a bot, or a lost response): the same renewal, not another move.
+  Decision replay = Request("/", cookie);
+  EXPECT_EQ(CookieOf(replay), CookieOf(moved));
   v1::RoomReport r = Drain();
-  ASSERT_EQ(r.session_deltas_size(), 2);  // -1 old slot, +1 new slot.
+  ASSERT_EQ(r.session_deltas_size(), 2);  // -1 old slot, +1 new slot, once.
+  EXPECT_EQ(r.session_deltas(0).delta() + r.session_deltas(1).delta(), 0);
   // The origin says revoke: -1 at the session's slot and the cookie cleared.
   auto extra = handler_.OnUpstreamResponse(moved, 200, "revoke");
   ASSERT_EQ(extra.size(), 1u);
