@@ -5,9 +5,11 @@
 
 #include <string>
 
-#include "agent/page_model.h"
+#include "common/page_model.h"
 
 namespace anteroom::agent {
+
+using common::PageModel;
 
 // One JSON object on one line, keys always in this order:
 //

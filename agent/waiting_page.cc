@@ -3,7 +3,7 @@
 #include <charconv>
 #include <utility>
 
-#include "agent/page_text.h"
+#include "common/page_text.h"
 
 namespace anteroom::agent {
 namespace {

@@ -13,11 +13,29 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "agent/page_model.h"
-#include "agent/page_template.h"
 #include "anteroom/v1/room.pb.h"
+#include "common/page_model.h"
+#include "common/page_template.h"
+#include "common/page_text.h"
 
 namespace anteroom::agent {
+
+// Pages and templates live in common/: the coordinator compiles operators' templates too.
+using common::AllPageTexts;
+using common::AppendFilled;
+using common::AppendHtmlEscaped;
+using common::AppendHumanEta;
+using common::AppendIsoUtc;
+using common::AppendPosition;
+using common::AppendReadableUtc;
+using common::HumanEta;
+using common::PageModel;
+using common::PageTemplate;
+using common::PageText;
+using common::PickLanguage;
+using common::ProgressPercent;
+using common::TemplateUse;
+using common::TextFor;
 
 // Immutable once built: thread-safe. Copyable.
 class WaitingPages {

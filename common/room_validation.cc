@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/page_template.h"
+#include "common/room_settings.h"
 
 namespace anteroom::common {
 namespace {
@@ -179,6 +181,19 @@ absl::Status ValidateRoom(const v1::Room& room) {
   }
   if (room.page().custom_html().size() > kMaxTemplateBytes) {
     return Invalid("room.page.custom_html", "larger than 256 KiB");
+  }
+  // A template is compiled here, once, so a broken one is refused rather than served.
+  if (!room.page().custom_html().empty()) {
+    const TemplateUse use = Method(room) == v1::QUEUEING_METHOD_REJECT ? TemplateUse::kClosedPage
+                                                                       : TemplateUse::kQueuePage;
+    if (auto t = PageTemplate::Compile(room.page().custom_html(), use); !t.ok()) {
+      return Invalid("room.page.custom_html", t.status().message());
+    }
+  }
+  if (!room.event().overrides().page().custom_html().empty()) {
+    if (auto t = PageTemplate::Compile(room.event().overrides().page().custom_html()); !t.ok()) {
+      return Invalid("room.event.overrides.page.custom_html", t.status().message());
+    }
   }
   if (room.page().default_language().size() > 16) {
     return Invalid("room.page.default_language", "longer than 16 characters");

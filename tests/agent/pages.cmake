@@ -1,15 +1,3 @@
-# The waiting room's pages: templates, translations, the built-in pages and the JSON status.
-# Included from tests/agent/CMakeLists.txt; test names start with "agent_".
-add_executable(agent_page_template_test page_template_test.cc)
-target_link_libraries(agent_page_template_test
-  PRIVATE anteroom_agent_core GTest::gmock GTest::gtest_main)
-gtest_discover_tests(agent_page_template_test DISCOVERY_TIMEOUT 60 TEST_PREFIX agent_)
-
-add_executable(agent_page_text_test page_text_test.cc)
-target_link_libraries(agent_page_text_test
-  PRIVATE anteroom_agent_core GTest::gmock GTest::gtest_main)
-gtest_discover_tests(agent_page_text_test DISCOVERY_TIMEOUT 60 TEST_PREFIX agent_)
-
 add_executable(agent_waiting_page_test waiting_page_test.cc)
 target_link_libraries(agent_waiting_page_test
   PRIVATE anteroom_agent_core GTest::gmock GTest::gtest_main)

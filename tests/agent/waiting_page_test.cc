@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/page_text.h"
+#include "common/page_text.h"
 
 namespace anteroom::agent {
 namespace {

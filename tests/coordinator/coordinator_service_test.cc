@@ -137,6 +137,10 @@ TEST_F(CoordinatorServiceTest, BadRoomsAreRejectedNamingTheField) {
        },
        "room.event.end_unix"},
       {[](v1::Room& r) { r.add_pools("missing-pool"); }, "room.pools[0]"},
+      {[](v1::Room& r) { r.mutable_page()->set_custom_html("<p>{{postion}}</p>"); },
+       "room.page.custom_html"},
+      {[](v1::Room& r) { r.mutable_page()->set_custom_html("<p>no placeholder</p>"); },
+       "room.page.custom_html"},
   };
   for (const Case& c : cases) {
     v1::Room room = ValidRoom("bad");

@@ -1,4 +1,4 @@
-#include "agent/page_template.h"
+#include "common/page_template.h"
 
 #include <algorithm>
 #include <array>
@@ -7,9 +7,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "agent/page_text.h"
+#include "common/page_text.h"
 
-namespace anteroom::agent {
+namespace anteroom::common {
 namespace {
 
 // Indexes of kFieldNames; stored in PageTemplate::Piece::field.
@@ -434,4 +434,4 @@ void AppendIsoUtc(int64_t unix_seconds, std::string* out) {
   out->append(buffer, static_cast<size_t>(n));
 }
 
-}  // namespace anteroom::agent
+}  // namespace anteroom::common

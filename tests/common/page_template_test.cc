@@ -1,4 +1,4 @@
-#include "agent/page_template.h"
+#include "common/page_template.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace anteroom::agent {
+namespace anteroom::common {
 namespace {
 
 using ::testing::HasSubstr;
@@ -240,4 +240,4 @@ TEST(ProgressPercentTest, RoundsAndClamps) {
 }
 
 }  // namespace
-}  // namespace anteroom::agent
+}  // namespace anteroom::common

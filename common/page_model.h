@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-namespace anteroom::agent {
+namespace anteroom::common {
 
 struct PageModel {
   std::string room_id;
@@ -24,4 +24,4 @@ struct PageModel {
   std::string status_url = "/__anteroom/status";  // JSON endpoint the page polls.
 };
 
-}  // namespace anteroom::agent
+}  // namespace anteroom::common

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace anteroom::agent {
+namespace anteroom::common {
 
 // One language's strings. They are plain text with no HTML-special characters (& < > " '),
 // so renderers may write them into HTML as they are (page_text_test checks this). "{n}" and
@@ -79,4 +79,4 @@ std::string HumanEta(int64_t eta_seconds, const PageText& text);
 void AppendFilled(std::string_view pattern, std::string_view name, std::string_view value,
                   std::string* out);
 
-}  // namespace anteroom::agent
+}  // namespace anteroom::common

@@ -1,4 +1,4 @@
-#include "agent/page_text.h"
+#include "common/page_text.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace anteroom::agent {
+namespace anteroom::common {
 namespace {
 
 using ::testing::HasSubstr;
@@ -191,4 +191,4 @@ TEST(PickLanguageTest, RandomBytesNeverCrashAndAlwaysGiveALanguageWeHave) {
 }
 
 }  // namespace
-}  // namespace anteroom::agent
+}  // namespace anteroom::common

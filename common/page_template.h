@@ -33,9 +33,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agent/page_model.h"
+#include "common/page_model.h"
 
-namespace anteroom::agent {
+namespace anteroom::common {
 
 // What a template is for, which decides what it must contain.
 enum class TemplateUse {
@@ -102,4 +102,4 @@ int64_t RefreshSeconds(const PageModel& model);           // At least 1.
 void AppendReadableUtc(int64_t unix_seconds, std::string* out);
 void AppendIsoUtc(int64_t unix_seconds, std::string* out);
 
-}  // namespace anteroom::agent
+}  // namespace anteroom::common

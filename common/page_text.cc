@@ -1,9 +1,9 @@
-#include "agent/page_text.h"
+#include "common/page_text.h"
 
 #include <array>
 #include <charconv>
 
-namespace anteroom::agent {
+namespace anteroom::common {
 namespace {
 
 // Typographic apostrophes (’) keep the strings free of HTML-special characters; French
@@ -425,4 +425,4 @@ std::string HumanEta(int64_t eta_seconds, const PageText& text) {
   return out;
 }
 
-}  // namespace anteroom::agent
+}  // namespace anteroom::common
