@@ -1,5 +1,7 @@
 #include "agent/status_json.h"
 
+#include "common/page_template.h"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -8,37 +10,6 @@
 namespace anteroom::agent {
 namespace {
 
-// Length of the well-formed UTF-8 sequence starting at s[i] (no overlongs, no surrogates,
-// nothing above U+10FFFF), or 0 when there is none.
-size_t Utf8Length(std::string_view s, size_t i) {
-  const unsigned char c = s[i];
-  size_t length;
-  uint32_t code_point;
-  if (c >= 0xC2 && c <= 0xDF) {
-    length = 2;
-    code_point = c & 0x1F;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    length = 3;
-    code_point = c & 0x0F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    length = 4;
-    code_point = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (s.size() - i < length) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    const unsigned char next = s[i + k];
-    if ((next & 0xC0) != 0x80) return 0;
-    code_point = (code_point << 6) | (next & 0x3F);
-  }
-  if (length == 3 && (code_point < 0x800 || (code_point >= 0xD800 && code_point <= 0xDFFF))) {
-    return 0;
-  }
-  if (length == 4 && (code_point < 0x10000 || code_point > 0x10FFFF)) return 0;
-  return length;
-}
-
 void AppendJsonString(std::string_view value, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
@@ -46,7 +17,7 @@ void AppendJsonString(std::string_view value, std::string* out) {
   while (i < value.size()) {
     const unsigned char c = value[i];
     if (c >= 0x80) {
-      const size_t length = Utf8Length(value, i);
+      const size_t length = common::Utf8SequenceLength(value, i);
       if (length == 0) {
         out->append("\\ufffd");
         ++i;

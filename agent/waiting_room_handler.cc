@@ -314,24 +314,6 @@ Decision WaitingRoomHandler::Admit(Context& c, int64_t bucket, int64_t epoch) co
   c.token.state = TokenState::kActive;
   c.token.expiry_slot = slot;
   c.cookie_value.clear();  // A new token: encoded below.
-  if (c.status_call) {
-    Decision d;
-    d.kind = Decision::Kind::kRespond;
-    d.status = 200;
-    d.content_type = "application/json";
-    PageModel model;
-    model.room_id = c.room.config.id();
-    model.title = c.room.config.id();
-    model.status = "admitted";
-    model.refresh_after_seconds = 0;
-    model.progress = 1;
-    d.body = RenderStatusJson(model);
-    d.headers.emplace_back(
-        "Set-Cookie", SetCookieValue(c.room.config, EncodeToken(c.token, c.snap.keyring->Current()),
-                                     c.session_seconds + common::kSlotSeconds));
-    d.headers.emplace_back("Cache-Control", "no-store");
-    return d;
-  }
   return Pass(c, true);
 }
 
@@ -349,6 +331,7 @@ Decision WaitingRoomHandler::Pass(const Context& c, bool with_cookie) const {
       model.refresh_after_seconds = 0;
       model.progress = 1;
       d.body = RenderStatusJson(model);
+      d.headers.emplace_back("Cache-Control", "no-store");
     }
   } else {
     d.upstream = c.snap.default_upstream;

@@ -1,5 +1,7 @@
 #include "common/admin_http_server.h"
 
+#include "common/listen_address.h"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -39,45 +41,6 @@ Response Text(int status, std::string body) {
   return Response{status, "text/plain; charset=utf-8", std::move(body)};
 }
 
-// "host:port", "[v6]:port" or ":port".
-absl::StatusOr<tcp::endpoint> ResolveListen(const std::string& listen, asio::io_context& ioc) {
-  auto invalid = [&listen](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "admin listen address '", listen, "': ", absl::string_view(why.data(), why.size())));
-  };
-  std::string host;
-  std::string port_text;
-  if (!listen.empty() && listen.front() == '[') {
-    size_t close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      return invalid("expected [address]:port");
-    }
-    host = listen.substr(1, close - 1);
-    port_text = listen.substr(close + 2);
-  } else {
-    size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) return invalid("expected host:port");
-    host = listen.substr(0, colon);
-    port_text = listen.substr(colon + 1);
-    if (host.find(':') != std::string::npos)
-      return invalid("write IPv6 addresses as [address]:port");
-  }
-  int port = -1;
-  if (!absl::SimpleAtoi(port_text, &port) || port < 0 || port > 65535) {
-    return invalid("port must be a number from 0 to 65535");
-  }
-  if (host.empty()) host = "0.0.0.0";
-  boost::system::error_code ec;
-  asio::ip::address address = asio::ip::make_address(host, ec);
-  if (!ec) return tcp::endpoint(address, static_cast<uint16_t>(port));
-  tcp::resolver resolver(ioc);
-  auto results = resolver.resolve(host, port_text, ec);
-  if (ec || results.empty()) {
-    return invalid(absl::StrCat("cannot resolve '", host, "': ", ec ? ec.message() : "no address"));
-  }
-  return results.begin()->endpoint();
-}
-
 void LogCoroutineFailure(std::exception_ptr error) {
   if (!error) return;
   try {
@@ -100,7 +63,7 @@ class AdminHttpServer::Impl {
   ~Impl() { Stop(); }
 
   absl::StatusOr<int> Start(const std::string& listen) {
-    absl::StatusOr<tcp::endpoint> endpoint = ResolveListen(listen, ioc_);
+    absl::StatusOr<tcp::endpoint> endpoint = ResolveListenAddress("admin listen address", listen);
     if (!endpoint.ok()) return endpoint.status();
     boost::system::error_code ec;
     acceptor_.open(endpoint->protocol(), ec);

@@ -56,40 +56,15 @@ absl::Status ErrorAt(std::string_view html, size_t offset, std::string_view why)
                std::string(why));
 }
 
-// Offset of the first byte that does not start a well-formed UTF-8 sequence (no overlongs,
-// no surrogates, nothing above U+10FFFF), or npos.
+// Offset of the first byte that does not start a well-formed UTF-8 sequence, or npos.
 size_t FindInvalidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = s[i];
-    if (c < 0x80) {
+  for (size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
       ++i;
       continue;
     }
-    size_t length;
-    uint32_t code_point;
-    if (c >= 0xC2 && c <= 0xDF) {
-      length = 2;
-      code_point = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      length = 3;
-      code_point = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      length = 4;
-      code_point = c & 0x07;
-    } else {
-      return i;
-    }
-    if (s.size() - i < length) return i;
-    for (size_t k = 1; k < length; ++k) {
-      const unsigned char next = s[i + k];
-      if ((next & 0xC0) != 0x80) return i;
-      code_point = (code_point << 6) | (next & 0x3F);
-    }
-    if (length == 3 && (code_point < 0x800 || (code_point >= 0xD800 && code_point <= 0xDFFF))) {
-      return i;
-    }
-    if (length == 4 && (code_point < 0x10000 || code_point > 0x10FFFF)) return i;
+    const size_t length = Utf8SequenceLength(s, i);
+    if (length == 0) return i;
     i += length;
   }
   return std::string_view::npos;
@@ -432,6 +407,37 @@ void AppendIsoUtc(int64_t unix_seconds, std::string* out) {
   const int n = std::snprintf(buffer, sizeof(buffer), "%04d-%02u-%02uT%02u:%02u:%02uZ", t.year,
                               t.month, t.day, t.hour, t.minute, t.second);
   out->append(buffer, static_cast<size_t>(n));
+}
+
+// Length of the well-formed UTF-8 sequence starting at s[i] (no overlongs, no surrogates,
+// nothing above U+10FFFF), or 0 when there is none.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const unsigned char c = s[i];
+  size_t length;
+  uint32_t code_point;
+  if (c >= 0xC2 && c <= 0xDF) {
+    length = 2;
+    code_point = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    length = 3;
+    code_point = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    length = 4;
+    code_point = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (s.size() - i < length) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    const unsigned char next = s[i + k];
+    if ((next & 0xC0) != 0x80) return 0;
+    code_point = (code_point << 6) | (next & 0x3F);
+  }
+  if (length == 3 && (code_point < 0x800 || (code_point >= 0xD800 && code_point <= 0xDFFF))) {
+    return 0;
+  }
+  if (length == 4 && (code_point < 0x10000 || code_point > 0x10FFFF)) return 0;
+  return length;
 }
 
 }  // namespace anteroom::common

@@ -102,4 +102,8 @@ int64_t RefreshSeconds(const PageModel& model);           // At least 1.
 void AppendReadableUtc(int64_t unix_seconds, std::string* out);
 void AppendIsoUtc(int64_t unix_seconds, std::string* out);
 
+// Length of the well-formed UTF-8 sequence starting at the non-ASCII byte s[i] (no overlongs,
+// no surrogates, nothing above U+10FFFF), or 0 when there is none.
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+
 }  // namespace anteroom::common

@@ -1,5 +1,7 @@
 #include "agent/http/http_server.h"
 
+#include "common/listen_address.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -27,49 +29,6 @@ namespace {
 constexpr auto kAcceptRetryDelay = std::chrono::milliseconds(50);
 // After the cut, how long the I/O threads get to unwind before their loops are stopped.
 constexpr auto kUnwindTime = std::chrono::seconds(2);
-
-absl::string_view Absl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
-
-// "host:port", "[v6]:port" or ":port".
-absl::StatusOr<tcp::endpoint> ResolveListen(const std::string& listen) {
-  auto invalid = [&listen](std::string_view why) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("agent listen address '", listen, "': ", Absl(why)));
-  };
-  std::string host;
-  std::string port_text;
-  if (!listen.empty() && listen.front() == '[') {
-    size_t close = listen.find(']');
-    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      return invalid("expected [address]:port");
-    }
-    host = listen.substr(1, close - 1);
-    port_text = listen.substr(close + 2);
-  } else {
-    size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) return invalid("expected host:port");
-    host = listen.substr(0, colon);
-    port_text = listen.substr(colon + 1);
-    if (host.find(':') != std::string::npos) {
-      return invalid("write IPv6 addresses as [address]:port");
-    }
-  }
-  int port = -1;
-  if (!absl::SimpleAtoi(port_text, &port) || port < 0 || port > 65535) {
-    return invalid("port must be a number from 0 to 65535");
-  }
-  if (host.empty()) host = "0.0.0.0";
-  error_code ec;
-  asio::ip::address address = asio::ip::make_address(host, ec);
-  if (!ec) return tcp::endpoint(address, static_cast<uint16_t>(port));
-  asio::io_context ioc;
-  tcp::resolver resolver(ioc);
-  auto results = resolver.resolve(host, port_text, ec);
-  if (ec || results.empty()) {
-    return invalid(absl::StrCat("cannot resolve '", host, "': ", ec ? ec.message() : "no address"));
-  }
-  return results.begin()->endpoint();
-}
 
 void LogFailure(std::exception_ptr error) {
   if (!error) return;
@@ -103,7 +62,8 @@ class HttpServer::Impl {
       return absl::FailedPreconditionError(
           absl::StrCat("agent server on '", options_.listen, "' already started"));
     }
-    absl::StatusOr<tcp::endpoint> endpoint = ResolveListen(options_.listen);
+    absl::StatusOr<tcp::endpoint> endpoint =
+        common::ResolveListenAddress("agent listen address", options_.listen);
     if (!endpoint.ok()) return endpoint.status();
 
     size_t threads = options_.io_threads > 0

@@ -343,6 +343,30 @@ TEST_F(AgentE2eTest, MalformedRequestsGetClearErrorsAndTheAgentKeepsServing) {
   EXPECT_NE(page->body.find("Welcome to shop"), std::string::npos);
 }
 
+TEST_F(AgentE2eTest, SigtermDrainsAndHandsTheBudgetBack) {
+  CreateRoom("shop", 10, 600);
+  const int a = StartAgent({"--drain-seconds=5"});
+  ASSERT_TRUE(WaitAgentReady(a));
+  auto agents_of_room = [&] {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", std::string("Bearer ") + kToken);
+    v1::GetRoomStatusRequest req;
+    req.set_id("shop");
+    v1::RoomStatus status;
+    EXPECT_TRUE(admin_->GetRoomStatus(&ctx, req, &status).ok());
+    return status;
+  };
+  // An idle agent holds a seat of budget.
+  ASSERT_TRUE(WaitFor([&] { return agents_of_room().budget_outstanding() > 0; }, 10s));
+  auto exit = agents_[a]->process.Stop(SIGTERM, 20s);
+  ASSERT_TRUE(exit.ok());
+  EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0) << *exit;
+  // The last Sync returned it: no budget out, and the agent is gone from the room's view.
+  v1::RoomStatus after = agents_of_room();
+  EXPECT_EQ(after.budget_outstanding(), 0);
+  EXPECT_EQ(after.agents_size(), 0);
+}
+
 TEST_F(AgentE2eTest, ForwardAuthAnswersTheIngress) {
   CreateRoom("shop", 1, 600);
   const int a = StartAgent({"--mode=forward_auth"});

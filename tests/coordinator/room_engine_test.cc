@@ -346,6 +346,8 @@ struct SimParams {
   double death_rate = 0.003;
 };
 
+void PrintTo(const SimParams& p, std::ostream* os) { *os << "seed " << p.seed; }
+
 class RoomEngineInvariantTest : public ::testing::TestWithParam<SimParams> {};
 
 TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
@@ -602,7 +604,11 @@ INSTANTIATE_TEST_SUITE_P(
         SimParams{.seed = 6, .capacity = 5, .rate = 1000, .arrivals_per_s = 3},
         SimParams{.seed = 7, .death_rate = 0},
         SimParams{.seed = 8, .capacity = 10, .rate = 30, .agents = 6, .death_rate = 0},
-        SimParams{.seed = 9, .capacity = 300, .rate = 100, .arrivals_per_s = 12, .death_rate = 0}));
+        SimParams{.seed = 9, .capacity = 300, .rate = 100, .arrivals_per_s = 12, .death_rate = 0}),
+    // Named by seed: printing the struct would put its padding bytes into the ctest name.
+    [](const ::testing::TestParamInfo<SimParams>& info) {
+      return "Seed" + std::to_string(info.param.seed);
+    });
 
 }  // namespace
 }  // namespace anteroom::coordinator
