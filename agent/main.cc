@@ -1,63 +1,21 @@
 // anteroom-agent: the waiting-room reverse proxy beside the application.
 
-#include <signal.h>
-
-#include <atomic>
-#include <cstdio>
-#include <thread>
-
-#include "absl/synchronization/mutex.h"
 #include "agent/daemon.h"
 #include "anteroom/v1/config.pb.h"
-#include "common/config_loader.h"
-#include "common/logging.h"
-#include "common/yaml_proto.h"
-#include "spdlog/spdlog.h"
+#include "common/daemon_main.h"
 
 int main(int argc, char** argv) {
-  // Debian builds abseil with deadlock detection, a measurable cost on every lock.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (const std::string& a : args) {
-    if (a == "--help" || a == "-h") {
-      std::printf("usage: anteroom-agent [flags]\n\n%s",
-                  anteroom::common::ConfigUsage(*anteroom::v1::AgentConfig::descriptor()).c_str());
-      return 0;
-    }
-  }
   anteroom::v1::AgentConfig config;
-  absl::Status s =
-      anteroom::common::LoadDaemonConfig(args, anteroom::common::EnvironmentFromProcess(), &config);
-  if (s.ok()) s = anteroom::agent::ResolveAgentConfig(config);
-  if (!s.ok()) {
-    std::fprintf(stderr, "anteroom-agent: %s\n", std::string(s.message()).c_str());
-    return 2;
-  }
-  if (config.print_config()) {
-    std::printf("%s", anteroom::common::MessageToYaml(config).c_str());
-    return 0;
-  }
-  if (s = anteroom::common::InitLogging(config.log_level(), "agent"); !s.ok()) {
-    std::fprintf(stderr, "anteroom-agent: %s\n", std::string(s.message()).c_str());
-    return 2;
-  }
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  std::atomic<bool> stop{false};
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    stop = true;
-  });
-  waiter.detach();
-  s = anteroom::agent::RunAgent(config, stop);
-  if (!s.ok()) {
-    spdlog::critical("{}", s.ToString());
-    return 1;
-  }
-  return 0;
+  using Message = google::protobuf::Message;
+  return anteroom::common::DaemonMain(
+      argc, argv, "anteroom-agent", config,
+      {.resolve =
+           [](Message& c) {
+             return anteroom::agent::ResolveAgentConfig(static_cast<anteroom::v1::AgentConfig&>(c));
+           },
+       .run =
+           [](const Message& c, const std::atomic<bool>& stop) {
+             return anteroom::agent::RunAgent(static_cast<const anteroom::v1::AgentConfig&>(c),
+                                              stop);
+           }});
 }
