@@ -40,14 +40,6 @@ constexpr size_t kMaxAddressChars = 64;
 // Debian's abseil has its own string_view type.
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-std::array<uint8_t, kMacBytes> Sign(const v1::SigningKey& key, std::string_view payload) {
-  std::array<uint8_t, kMacBytes> mac{};
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.secret().data(), static_cast<int>(key.secret().size()),
-       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mac.data(), &length);
-  return mac;
-}
-
 // Parses an IPv4 or IPv6 address into IPv6 form, IPv4 as ::ffff:a.b.c.d. `*is_v4` tells which
 // family the text was. Accepts "[...]" and drops a "%zone" suffix. False on anything else.
 bool ParseAddress(std::string_view text, std::array<uint8_t, 16>* out, bool* is_v4) {
@@ -121,7 +113,7 @@ std::string MakeBypassToken(std::string_view room_id, int64_t expires_unix,
   payload.append(key.id());
   payload.push_back(static_cast<char>(room_id.size()));
   payload.append(room_id);
-  auto mac = Sign(key, payload);
+  auto mac = SignWithKey(key, payload);
   payload.append(reinterpret_cast<const char*>(mac.data()), mac.size());
   return absl::WebSafeBase64Escape(payload);
 }
@@ -148,7 +140,7 @@ bool VerifyBypassToken(std::string_view token, std::string_view room_id, const K
 
   const v1::SigningKey* key = keys.Find(key_id);
   if (key == nullptr) return false;
-  auto mac = Sign(*key, payload);
+  auto mac = SignWithKey(*key, payload);
   if (CRYPTO_memcmp(mac.data(), in.data() + payload.size(), kMacBytes) != 0) return false;
   if (key->retire_unix() != 0 && key->retire_unix() <= now_unix) return false;
   return token_room == room_id && now_unix < static_cast<int64_t>(expires);

@@ -1,5 +1,8 @@
 #include "agent/keyring.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -201,6 +204,14 @@ absl::StatusOr<Keyring> LoadKeyringFile(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", keyring.status().message()));
   }
   return keyring;
+}
+
+std::array<uint8_t, 32> SignWithKey(const v1::SigningKey& key, std::string_view payload) {
+  std::array<uint8_t, 32> mac{};
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.secret().data(), static_cast<int>(key.secret().size()),
+       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mac.data(), &length);
+  return mac;
 }
 
 }  // namespace anteroom::agent

@@ -6,6 +6,7 @@
 //
 // Thread-safe: immutable after Make.
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -63,5 +64,9 @@ class Keyring {
 // "<path>:<line>:<column>: keys[<i>].<field>: <reason>" (or "<path>: <reason>" for errors of
 // the whole file), including the errors of Keyring::Make.
 absl::StatusOr<Keyring> LoadKeyringFile(const std::string& path);
+
+// HMAC-SHA-256 of `payload` under the key's secret: what tokens and bypass tokens are signed
+// with.
+std::array<uint8_t, 32> SignWithKey(const v1::SigningKey& key, std::string_view payload);
 
 }  // namespace anteroom::agent

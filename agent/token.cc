@@ -124,14 +124,6 @@ class Reader {
 
 using Mac = std::array<uint8_t, kMacBytes>;
 
-Mac Sign(const v1::SigningKey& key, std::string_view payload) {
-  Mac mac{};
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), key.secret().data(), static_cast<int>(key.secret().size()),
-       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(), mac.data(), &length);
-  return mac;
-}
-
 // Debian's abseil has its own string_view type.
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
@@ -167,7 +159,7 @@ std::string EncodeToken(const Token& token, const v1::SigningKey& key) {
   PutSvarint(token.expiry_slot, &payload);
   PutString(key.id(), &payload);
   PutString(token.room_id, &payload);
-  Mac mac = Sign(key, payload);
+  Mac mac = SignWithKey(key, payload);
   payload.append(reinterpret_cast<const char*>(mac.data()), mac.size());
   return absl::WebSafeBase64Escape(payload);
 }
@@ -203,7 +195,7 @@ absl::StatusOr<Token> DecodeToken(std::string_view cookie_value, std::string_vie
 
   const v1::SigningKey* key = keys.Find(key_id);
   if (key == nullptr) return Fail(TokenError::kUnknownKey);
-  Mac expected = Sign(*key, payload);
+  Mac expected = SignWithKey(*key, payload);
   if (CRYPTO_memcmp(expected.data(), mac.data(), kMacBytes) != 0) {
     return Fail(TokenError::kBadSignature);
   }
