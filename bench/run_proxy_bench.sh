@@ -101,9 +101,10 @@ for _ in $(seq 1 50); do
 done
 [ -n "$cookie" ] || { echo "run_proxy_bench: could not get an admitted cookie" >&2; exit 1; }
 
+connections=64
 run_wrk() {  # port, extra wrk args...; prints "rps p50_us p99_us"
   local port=$1; shift
-  taskset -c 0 wrk -t1 -c64 -d"${seconds}s" --latency "$@" "http://127.0.0.1:$port/" 2>&1 | awk '
+  taskset -c 0 wrk -t1 -c"$connections" -d"${seconds}s" --latency "$@" "http://127.0.0.1:$port/" 2>&1 | awk '
     function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1000000; return v }
     /Requests\/sec/ { rps = $2 }
     $1 == "50%" { p50 = us($2) }
@@ -134,3 +135,12 @@ read -r w_rps w_p50 w_p99 < <(run_wrk "$agent_port" -H "Host: waiting.test")
 read -r s_rps s_p50 s_p99 < <(run_wrk "$static_port")
 echo "waiting page (a newcomer per request: place, cookie, page): ${w_rps} req/s p99 ${w_p99} us | nginx static ${page_bytes} B page: ${s_rps} req/s | ratio $(awk -v a="$w_rps" -v n="$s_rps" 'BEGIN { printf "%.2f", a / n }')"
 echo "RESULT waiting agent_rps=$w_rps nginx_static_rps=$s_rps"
+
+# Added latency at light load (8 connections): what a request pays for the proxy, without the
+# queueing that 64 connections on one core add.
+connections=8
+read -r l_d_rps l_d_p50 l_d_p99 < <(run_wrk "$origin_port")
+read -r l_a_rps l_a_p50 l_a_p99 < <(run_wrk "$agent_port" -H "Cookie: $cookie")
+read -r l_n_rps l_n_p50 l_n_p99 < <(run_wrk "$nginx_proxy_port")
+echo "light load (8 connections): direct p50/p99 ${l_d_p50}/${l_d_p99} us; agent ${l_a_p50}/${l_a_p99} us (p99 +$((l_a_p99 - l_d_p99)) us); nginx ${l_n_p50}/${l_n_p99} us (p99 +$((l_n_p99 - l_d_p99)) us)"
+echo "RESULT latency connections=8 direct_p99_us=$l_d_p99 agent_p99_us=$l_a_p99 nginx_p99_us=$l_n_p99 agent_added_p99_us=$((l_a_p99 - l_d_p99)) nginx_added_p99_us=$((l_n_p99 - l_d_p99))"
