@@ -180,18 +180,17 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
 
   // The user's token: none, queued or active. Anything invalid counts as none.
   bool have_token = false;
-  if (snap.keyring) {
-    if (std::optional<std::string_view> cookie = FindCookie(request.cookie, room.cookie_name)) {
-      absl::StatusOr<Token> t =
-          tokens_.Decode(*cookie, room.config.id(), *snap.keyring, c.now_s, &c.cookie_value);
-      if (t.ok()) {
-        c.token = *std::move(t);
-        have_token = true;
-      } else if (TokenErrorOf(t.status()) != TokenError::kExpired) {
-        // An ended session is ordinary; anything else is worth counting.
-        outcomes_.invalid_token->Increment();
-        room.counters->CountInvalidToken();
-      }
+  const std::optional<std::string_view> cookie = FindCookie(request.cookie, room.cookie_name);
+  if (snap.keyring && cookie) {
+    absl::StatusOr<Token> t =
+        tokens_.Decode(*cookie, room.config.id(), *snap.keyring, c.now_s, &c.cookie_value);
+    if (t.ok()) {
+      c.token = *std::move(t);
+      have_token = true;
+    } else if (TokenErrorOf(t.status()) != TokenError::kExpired) {
+      // An ended session is ordinary; anything else is worth counting.
+      outcomes_.invalid_token->Increment();
+      room.counters->CountInvalidToken();
     }
   }
 
@@ -207,7 +206,7 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
         c.token.expiry_slot = slot;
         c.token.key_id = snap.keyring->Current().id();
         c.cookie_value = EncodeToken(c.token, snap.keyring->Current());
-        tokens_.Renewed(*FindCookie(request.cookie, room.cookie_name), c.token, c.cookie_value);
+        tokens_.Renewed(*cookie, c.token, c.cookie_value);
         send_cookie = true;
       }
     }

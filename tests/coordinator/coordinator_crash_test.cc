@@ -69,6 +69,19 @@ std::unique_ptr<grpc::ClientContext> Context(int seconds = 2) {
   return ctx;
 }
 
+// Sync number `seq` of the test's one agent: one more session at `slot`.
+v1::SyncRequest OneSession(uint64_t seq, int64_t slot) {
+  v1::SyncRequest req;
+  req.set_agent_id("crash-agent");
+  req.set_seq(seq);
+  auto* r = req.add_rooms();
+  r->set_room_id("crash");
+  auto* d = r->add_session_deltas();
+  d->set_slot(slot);
+  d->set_delta(1);
+  return req;
+}
+
 TEST(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
   const std::string dir = testing::MakeTempDir("anteroom-crash");
   CoordinatorProcess coordinator(dir);
@@ -92,14 +105,7 @@ TEST(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
     std::thread client([&] {
       // Retries the same seq until it is acknowledged, as an agent does.
       while (!stop) {
-        v1::SyncRequest req;
-        req.set_agent_id("crash-agent");
-        req.set_seq(seq);
-        auto* r = req.add_rooms();
-        r->set_room_id("crash");
-        auto* d = r->add_session_deltas();
-        d->set_slot(slot);
-        d->set_delta(1);
+        const v1::SyncRequest req = OneSession(seq, slot);
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
         v1::SyncResponse resp;
@@ -121,14 +127,7 @@ TEST(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
   }
   // Bring the last, possibly unacknowledged, seq home: a retry applies it at most once.
   for (int attempt = 0; attempt < 50 && acknowledged < seq; ++attempt) {
-    v1::SyncRequest req;
-    req.set_agent_id("crash-agent");
-    req.set_seq(seq);
-    auto* r = req.add_rooms();
-    r->set_room_id("crash");
-    auto* d = r->add_session_deltas();
-    d->set_slot(slot);
-    d->set_delta(1);
+    const v1::SyncRequest req = OneSession(seq, slot);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
     v1::SyncResponse resp;
