@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/expected_codes.h"
 #include "common/page_template.h"
 #include "common/room_settings.h"
 
@@ -121,24 +122,7 @@ absl::Status ValidateId(absl::string_view field, absl::string_view id) {
 }
 
 absl::Status ValidateExpectedCodes(absl::string_view field, absl::string_view codes) {
-  if (codes.empty()) return absl::OkStatus();
-  for (absl::string_view part : absl::StrSplit(codes, ',')) {
-    part = absl::StripAsciiWhitespace(part);
-    if (part.size() == 3 && (part[1] == 'x' || part[1] == 'X') &&
-        (part[2] == 'x' || part[2] == 'X') && part[0] >= '1' && part[0] <= '5') {
-      continue;
-    }
-    std::vector<absl::string_view> range = absl::StrSplit(part, '-');
-    int lo, hi;
-    if (range.size() == 1 && absl::SimpleAtoi(range[0], &lo) && lo >= 100 && lo <= 599) continue;
-    if (range.size() == 2 && absl::SimpleAtoi(range[0], &lo) && absl::SimpleAtoi(range[1], &hi) &&
-        lo >= 100 && hi <= 599 && lo <= hi) {
-      continue;
-    }
-    return Invalid(field,
-                   absl::StrCat("'", part, "' is not a status code, range or class like 2xx"));
-  }
-  return absl::OkStatus();
+  return ExpectedCodes::Parse(field, codes).status();
 }
 
 absl::Status ValidateRoom(const v1::Room& room) {
