@@ -11,6 +11,7 @@
 
 #include "agent/bypass.h"
 #include "agent/decision.h"
+#include "agent/failover/failover_table.h"
 #include "agent/keyring.h"
 #include "agent/room_counters.h"
 #include "agent/route_table.h"
@@ -47,6 +48,11 @@ struct AgentSnapshot {
     return shard >= 0 && shard < static_cast<int>(shard_reachable.size()) && shard_reachable[shard];
   }
   Upstream default_upstream;
+  // Origin pools. `room_pools` has the same index as `rooms` (empty: the room names no pool
+  // and uses `default_pools`; both empty: `default_upstream`).
+  std::shared_ptr<const FailoverTable> failover;
+  PoolOrder default_pools;
+  std::vector<PoolOrder> room_pools;
 };
 
 // Holds the current snapshot. Thread-safe.

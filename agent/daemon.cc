@@ -5,11 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "agent/health/prober.h"
 #include "agent/http/http_server.h"
 #include "agent/keyring.h"
 #include "agent/sync_client.h"
@@ -17,6 +19,7 @@
 #include "common/admin_http_server.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/room_validation.h"
 #include "spdlog/spdlog.h"
 
 namespace anteroom::agent {
@@ -66,10 +69,48 @@ absl::Status ResolveAgentConfig(v1::AgentConfig& c) {
   if (c.fail_mode() != "closed" && c.fail_mode() != "open") {
     return Invalid("fail-mode", absl::StrCat("must be closed or open, not '", c.fail_mode(), "'"));
   }
-  if (c.mode() == "proxy") {
-    if (c.default_upstream().empty()) return Invalid("default-upstream", "is required (host:port)");
+  std::set<std::string> pool_ids;
+  for (int i = 0; i < c.pools_size(); ++i) {
+    if (auto s = common::ValidatePool(c.pools(i)); !s.ok()) {
+      return Invalid(absl::StrCat("pools[", i, "]"), s.message());
+    }
+    if (!pool_ids.insert(c.pools(i).id()).second) {
+      return Invalid(absl::StrCat("pools[", i, "]"),
+                     absl::StrCat("pool id '", c.pools(i).id(), "' appears twice"));
+    }
+  }
+  // Without a coordinator, the config file is the only source of pools.
+  auto check_pool = [&](const std::string& flag, const std::string& id) -> absl::Status {
+    if (auto s = common::ValidateId(flag, id); !s.ok()) return s;
+    if (c.coordinators().empty() && !pool_ids.count(id)) {
+      return Invalid(flag, absl::StrCat("names pool '", id, "', which `pools` does not define"));
+    }
+    return absl::OkStatus();
+  };
+  for (const std::string& id : c.upstream_pools()) {
+    if (auto s = check_pool("upstream-pools", id); !s.ok()) return s;
+  }
+  if (!c.upstream_fallback_pool().empty()) {
+    if (auto s = check_pool("upstream-fallback-pool", c.upstream_fallback_pool()); !s.ok()) {
+      return s;
+    }
+  }
+  if (c.mode() == "proxy" && c.upstream_pools().empty() && c.upstream_fallback_pool().empty()) {
+    if (c.default_upstream().empty()) {
+      return Invalid("default-upstream", "is required (host:port) unless upstream-pools is set");
+    }
+  }
+  if (!c.default_upstream().empty()) {
     if (auto u = ParseHostPort("default-upstream", c.default_upstream()); !u.ok())
       return u.status();
+  }
+  if (c.upstream_attempts() == 0) c.set_upstream_attempts(3);
+  if (c.upstream_attempts() < 1 || c.upstream_attempts() > 16) {
+    return Invalid("upstream-attempts", "must be between 1 and 16");
+  }
+  if (!c.has_passive_down_after()) c.set_passive_down_after(3);
+  if (c.passive_down_after() < 0 || c.passive_down_after() > 1000) {
+    return Invalid("passive-down-after", "must be between 0 (off) and 1000");
   }
   for (const std::string& coordinator : c.coordinators()) {
     if (auto u = ParseHostPort("coordinators", coordinator); !u.ok()) return u.status();
@@ -112,9 +153,12 @@ absl::Status RunAgent(const v1::AgentConfig& config, const std::atomic<bool>& st
   sync_options.coordinators.assign(config.coordinators().begin(), config.coordinators().end());
   sync_options.agent_id = config.agent_id();
   sync_options.sync_interval_ms = config.sync_interval_ms();
-  if (config.mode() == "proxy") {
+  if (config.mode() == "proxy" && !config.default_upstream().empty()) {
     sync_options.default_upstream = *ParseHostPort("default-upstream", config.default_upstream());
   }
+  sync_options.static_pools.assign(config.pools().begin(), config.pools().end());
+  sync_options.default_pools.assign(config.upstream_pools().begin(), config.upstream_pools().end());
+  sync_options.default_fallback_pool = config.upstream_fallback_pool();
   if (!config.keys_file().empty()) {
     auto keys = LoadKeyringFile(config.keys_file());
     if (!keys.ok()) return keys.status();
@@ -123,10 +167,12 @@ absl::Status RunAgent(const v1::AgentConfig& config, const std::atomic<bool>& st
 
   AgentState state;
   SyncClient sync(std::move(sync_options), state, clock, metrics);
-  WaitingRoomHandler handler(
-      state, clock,
-      {.forward_auth = config.mode() == "forward_auth", .fail_open = config.fail_mode() == "open"},
-      metrics);
+  WaitingRoomHandler handler(state, clock,
+                             {.forward_auth = config.mode() == "forward_auth",
+                              .fail_open = config.fail_mode() == "open",
+                              .passive_down_after = config.passive_down_after()},
+                             metrics);
+  Prober prober([&state] { return state.Load()->failover; }, metrics);
   http::HttpServerOptions http_options;
   http_options.listen = config.listen();
   http_options.io_threads = config.io_threads();
@@ -134,6 +180,7 @@ absl::Status RunAgent(const v1::AgentConfig& config, const std::atomic<bool>& st
   http_options.max_body_bytes = static_cast<uint64_t>(config.max_body_bytes());
   http_options.idle_timeout = std::chrono::milliseconds(config.idle_timeout_ms());
   http_options.upstream_timeout = std::chrono::milliseconds(config.upstream_timeout_ms());
+  http_options.upstream_attempts = config.upstream_attempts();
   http::HttpServer http(http_options, handler, metrics);
 
   std::atomic<bool> draining{false};
@@ -145,6 +192,7 @@ absl::Status RunAgent(const v1::AgentConfig& config, const std::atomic<bool>& st
   });
 
   sync.Start();
+  prober.Start();
   auto http_port = http.Start();
   if (!http_port.ok()) {
     sync.Stop(std::chrono::milliseconds(0));
@@ -179,6 +227,7 @@ absl::Status RunAgent(const v1::AgentConfig& config, const std::atomic<bool>& st
   http.StopAccepting();
   http.Stop(std::chrono::seconds(config.drain_seconds()));
   sync.Stop(std::chrono::seconds(5));
+  prober.Stop();
   admin.Stop();
   spdlog::info("stopped");
   return absl::OkStatus();

@@ -7,12 +7,10 @@
 #include <utility>
 #include <vector>
 
-namespace anteroom::agent {
+#include "agent/failover/upstream_route.h"
+#include "agent/upstream.h"
 
-struct Upstream {
-  std::string host;  // Name or IP literal.
-  uint16_t port = 0;
-};
+namespace anteroom::agent {
 
 struct Decision {
   enum class Kind {
@@ -23,6 +21,8 @@ struct Decision {
 
   // kProxy.
   Upstream upstream;
+  // How `upstream` was chosen when it came from origin pools (see UpstreamRoute).
+  UpstreamRoute route;
   // Opaque to the HTTP layer: handed back in RequestHandler::OnUpstreamResponse.
   int64_t room_index = -1;
   uint64_t ticket = 0;

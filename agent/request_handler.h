@@ -22,10 +22,23 @@ class RequestHandler {
   // of its X-Anteroom-Command header (empty when absent). The HTTP layer strips that header
   // before the response reaches the client. Returns extra headers to add to the response
   // (for example a Set-Cookie ending the session).
+  // `latency_us` is the time from sending the request head to receiving the response head.
   virtual std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(
-      const Decision& decision, int status, std::string_view command) = 0;
+      const Decision& decision, int status, std::string_view command, int64_t latency_us) = 0;
 
-  // The upstream could not be reached or failed before a response head (status 502/504 sent).
+  // Why an exchange with an origin failed before its response head.
+  enum class UpstreamFailureKind {
+    kConnect,  // No connection: nothing was sent.
+    kReset,    // The connection broke after (part of) the request was sent.
+    kTimeout,  // No response head within the upstream timeout.
+  };
+  // A kProxy decision's exchange failed before a response head (`why`). The handler counts
+  // it against the origin (passive health checks); when `may_retry` and another origin can
+  // take the request, it points `decision` at that origin and returns true.
+  virtual bool Reroute(Decision& decision, UpstreamFailureKind why, bool may_retry) = 0;
+
+  // The upstream could not be reached or failed before a response head, and the request was
+  // not rerouted (status 502/504 sent).
   virtual void OnUpstreamFailure(const Decision& decision) = 0;
 };
 

@@ -51,6 +51,7 @@ struct SyncClient::Shard {
   int64_t config_generation = 0;
   int64_t keys_generation = 0;
   std::vector<std::string> room_ids;  // Rooms this shard owns, per its last config.
+  std::vector<v1::Pool> pools;        // Pools this shard sent with its last config.
   std::atomic<int64_t> last_success_local_ms{0};
 };
 
@@ -82,7 +83,17 @@ SyncClient::SyncClient(SyncClientOptions options, AgentState& state, const commo
   offset_gauge_ = metrics.RegisterGauge("anteroom_agent_clock_offset_seconds",
                                         "Coordinator time minus local time.");
   std::lock_guard lock(mu_);
+  RebuildFailover();
   Publish();
+}
+
+void SyncClient::RebuildFailover() {
+  std::vector<v1::Pool> pools;
+  for (const auto& shard : shards_) {
+    pools.insert(pools.end(), shard->pools.begin(), shard->pools.end());
+  }
+  pools.insert(pools.end(), options_.static_pools.begin(), options_.static_pools.end());
+  failover_ = FailoverTable::Build(pools, failover_.get());
 }
 
 SyncClient::~SyncClient() { Stop(std::chrono::milliseconds(0)); }
@@ -176,6 +187,22 @@ v1::SyncRequest SyncClient::BuildRequest(Shard& shard, bool final) {
     counters->Drain(report, clock_.NowMs() + clock_offset_ms_);
     report->set_budget_unspent(counters->Surrender());
   }
+  // What this agent sees of every origin it has probed, for the coordinator's verdicts.
+  for (const auto& pool : failover_->pools()) {
+    for (const auto& origin : pool->origins) {
+      if (!origin->enabled || origin->probes.load(std::memory_order_relaxed) == 0) continue;
+      v1::OriginObservation* o = req.add_health();
+      o->set_pool_id(origin->pool_id);
+      o->set_origin(origin->key);
+      o->set_healthy(origin->up.load(std::memory_order_relaxed));
+      o->set_latency_us(origin->probe_latency_us.load(std::memory_order_relaxed));
+      if (!o->healthy()) {
+        o->set_reason(OriginFailureText(
+            static_cast<OriginFailure>(origin->last_failure.load(std::memory_order_relaxed)),
+            origin->last_status.load(std::memory_order_relaxed)));
+      }
+    }
+  }
   return req;
 }
 
@@ -234,6 +261,8 @@ void SyncClient::ApplyReply(Shard& shard, const v1::SyncResponse& reply, int64_t
       }
     }
     shard.room_ids = std::move(ids);
+    shard.pools.assign(reply.pools().begin(), reply.pools().end());
+    RebuildFailover();
   }
   if (reply.keys_changed()) {
     shard.keys_generation = reply.keys_generation();
@@ -283,6 +312,14 @@ void SyncClient::Publish() {
   }
   reachable_gauge_->Set(all ? 1 : 0);
   snap->default_upstream = options_.default_upstream;
+  snap->failover = failover_;
+  snap->default_pools = failover_->Order(options_.default_pools, options_.default_fallback_pool);
+  for (const auto& room : snap->rooms) {
+    const v1::Room& config = room->config;
+    snap->room_pools.push_back(
+        failover_->Order(std::vector<std::string>(config.pools().begin(), config.pools().end()),
+                         config.fallback_pool()));
+  }
   state_.Store(std::move(snap));
 }
 

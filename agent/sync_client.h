@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "agent/agent_snapshot.h"
+#include "agent/failover/failover_table.h"
 #include "anteroom/v1/sync.grpc.pb.h"
 #include "common/clock.h"
 #include "common/metrics.h"
@@ -37,6 +38,13 @@ struct SyncClientOptions {
   // Keys from a file (a sidecar without a coordinator, or a Kubernetes Secret); merged with
   // the coordinators' keys.
   std::vector<v1::SigningKey> static_keys;
+  // Pools from the config file (a sidecar without a coordinator); the coordinators' pools of
+  // the same id take precedence.
+  std::vector<v1::Pool> static_pools;
+  // Where requests outside any room (or in a room without pools) go: these pools in order,
+  // then the fallback. None: `default_upstream`.
+  std::vector<std::string> default_pools;
+  std::string default_fallback_pool;
 };
 
 class SyncClient {
@@ -65,6 +73,7 @@ class SyncClient {
   void ApplyReply(Shard& shard, const v1::SyncResponse& reply, int64_t sent_local_ms,
                   int64_t received_local_ms);
   void Publish();                                                         // REQUIRES: mu_ held.
+  void RebuildFailover();                                                 // REQUIRES: mu_ held.
   std::shared_ptr<RoomCounters> CountersFor(const std::string& room_id);  // REQUIRES: mu_ held.
 
   SyncClientOptions options_;
@@ -77,6 +86,7 @@ class SyncClient {
   std::map<std::string, RoomEntry> rooms_;  // By room id, from every shard.
   std::map<std::string, std::shared_ptr<RoomCounters>> counters_;
   std::map<std::string, v1::SigningKey> keys_;
+  std::shared_ptr<const FailoverTable> failover_;
   int64_t clock_offset_ms_ = 0;
 
   common::Counter* syncs_ok_;

@@ -1,13 +1,17 @@
 #include "agent/waiting_room_handler.h"
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 
+#include "agent/failover/origin_picker.h"
 #include "agent/queue_position.h"
 #include "agent/status_json.h"
 #include "agent/token.h"
 #include "common/rendezvous_hash.h"
 #include "common/room_settings.h"
 #include "common/time_slots.h"
+#include "spdlog/spdlog.h"
 
 namespace anteroom::agent {
 namespace {
@@ -85,6 +89,12 @@ WaitingRoomHandler::WaitingRoomHandler(const AgentState& state, const common::Cl
       .invalid_token = metrics.RegisterCounter(
           "anteroom_agent_invalid_tokens_total",
           "Cookies that were forged, truncated, expired, of another room or of an unknown key."),
+      .no_origin =
+          metrics.RegisterCounter("anteroom_agent_no_origin_total",
+                                  "Requests answered 503 because no origin of their pools was up."),
+      .passive_down = metrics.RegisterCounter(
+          "anteroom_agent_passive_down_total",
+          "Origins marked down by failures of live traffic before their next probe."),
   };
 }
 
@@ -139,10 +149,94 @@ Decision WaitingRoomHandler::Handle(const RequestView& request) {
       d.body = status_call ? "{\"error\":\"unknown room\"}\n" : "";
       return d;
     }
-    d.upstream = snap->default_upstream;
+    RouteToOrigin(snap, -1, d);
     return d;
   }
-  return Decide(*snap, index, request, host, path, status_call, now_ms);
+  Decision d = Decide(*snap, index, request, host, path, status_call, now_ms);
+  if (d.kind == Decision::Kind::kProxy) RouteToOrigin(snap, index, d);
+  return d;
+}
+
+namespace {
+
+// Per-thread scratch for steering among equal origins: no shared cache line is written.
+uint64_t ThreadRandom() {
+  thread_local uint64_t state =
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+      reinterpret_cast<uintptr_t>(&state);
+  state += 0x9e3779b97f4a7c15ULL;  // splitmix64
+  uint64_t z = state;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+constexpr std::string_view kNoOriginPage =
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    "<meta http-equiv=\"refresh\" content=\"10\"><title>Temporarily unavailable</title></head>"
+    "<body style=\"font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;"
+    "padding:0 1rem\"><h1>Temporarily unavailable</h1><p>None of the servers behind this "
+    "site is answering right now. This page tries again every 10 seconds.</p></body></html>\n";
+
+}  // namespace
+
+void WaitingRoomHandler::RouteToOrigin(const std::shared_ptr<const AgentSnapshot>& snap,
+                                       int room_index, Decision& d) const {
+  const PoolOrder* order = &snap->default_pools;
+  if (room_index >= 0 && room_index < static_cast<int>(snap->room_pools.size()) &&
+      !snap->room_pools[room_index].empty()) {
+    order = &snap->room_pools[room_index];
+  }
+  if (order->empty()) {
+    d.upstream = snap->default_upstream;
+    return;
+  }
+  OriginState* origin = PickOrigin(*order, d.route, ThreadRandom());
+  if (origin == nullptr) {
+    // Keeps d.headers: a user admitted by this request keeps the cookie that says so.
+    outcomes_.no_origin->Increment();
+    d.kind = Decision::Kind::kRespond;
+    d.status = 503;
+    d.content_type = "text/html; charset=utf-8";
+    d.body = kNoOriginPage;
+    d.headers.emplace_back("Retry-After", "10");
+    d.headers.emplace_back("Cache-Control", "no-store");
+    return;
+  }
+  d.upstream = origin->upstream;
+  d.route.hold = snap;
+  d.route.order = order;
+  d.route.lease = OriginLease(origin);
+  d.route.MarkTried(origin);
+}
+
+void WaitingRoomHandler::CountPassiveFailure(OriginState& origin, std::string_view what) const {
+  const int failures = origin.passive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (options_.passive_down_after <= 0 || failures < options_.passive_down_after) return;
+  if (!origin.up.exchange(false, std::memory_order_relaxed)) return;
+  // The prober sees this and wants consecutive_up good probes before trusting it again.
+  origin.passive_down.store(true, std::memory_order_relaxed);
+  origin.last_failure.store(static_cast<int>(OriginFailure::kPassive), std::memory_order_relaxed);
+  origin.transitions.fetch_add(1, std::memory_order_relaxed);
+  outcomes_.passive_down->Increment();
+  spdlog::warn("origin {}/{} is down: {} live requests in a row failed ({})", origin.pool_id,
+               origin.key, failures, what);
+}
+
+bool WaitingRoomHandler::Reroute(Decision& d, UpstreamFailureKind why, bool may_retry) {
+  OriginState* origin = d.route.lease.get();
+  if (origin == nullptr) return false;
+  CountPassiveFailure(*origin, why == UpstreamFailureKind::kConnect   ? "no connection"
+                               : why == UpstreamFailureKind::kTimeout ? "timed out"
+                                                                      : "connection reset");
+  if (!may_retry || d.route.order == nullptr) return false;
+  OriginState* next = PickOrigin(*d.route.order, d.route, ThreadRandom());
+  if (next == nullptr) return false;
+  d.upstream = next->upstream;
+  d.route.lease = OriginLease(next);
+  d.route.MarkTried(next);
+  return true;
 }
 
 Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
@@ -333,7 +427,6 @@ Decision WaitingRoomHandler::Pass(const Context& c, bool with_cookie) const {
       d.headers.emplace_back("Cache-Control", "no-store");
     }
   } else {
-    d.upstream = c.snap.default_upstream;
     d.room_index = c.index;
     if (c.token.state == TokenState::kActive) {
       d.ticket = MakeTicket(c.room.config.id(), c.token.expiry_slot);
@@ -391,7 +484,15 @@ Decision WaitingRoomHandler::Wait(Context& c, bool eligible, bool set_cookie) co
 }
 
 std::vector<std::pair<std::string, std::string>> WaitingRoomHandler::OnUpstreamResponse(
-    const Decision& decision, int /*status*/, std::string_view command) {
+    const Decision& decision, int status, std::string_view command, int64_t latency_us) {
+  if (OriginState* origin = decision.route.lease.get()) {
+    ObserveLatency(*origin, latency_us);
+    if (status >= 500) {
+      CountPassiveFailure(*origin, "5xx");
+    } else if (origin->passive_failures.load(std::memory_order_relaxed) != 0) {
+      origin->passive_failures.store(0, std::memory_order_relaxed);
+    }
+  }
   if (command != "revoke" || decision.room_index < 0 || decision.ticket == 0) return {};
   std::shared_ptr<const AgentSnapshot> snap = state_.Load();
   if (decision.room_index >= static_cast<int64_t>(snap->rooms.size())) return {};

@@ -26,6 +26,9 @@ struct HandlerOptions {
   bool forward_auth = false;
   // The agent's fail mode for rooms that do not set their own.
   bool fail_open = false;
+  // Consecutive failures of live traffic (no connection, a reset before the response, 5xx)
+  // that mark an origin down before its next probe; 0 turns passive checks off.
+  int passive_down_after = 3;
 };
 
 class WaitingRoomHandler final : public RequestHandler {
@@ -35,8 +38,11 @@ class WaitingRoomHandler final : public RequestHandler {
                      common::MetricsRegistry& metrics);
 
   Decision Handle(const RequestView& request) override;
-  std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(
-      const Decision& decision, int status, std::string_view command) override;
+  std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(const Decision& decision,
+                                                                      int status,
+                                                                      std::string_view command,
+                                                                      int64_t latency_us) override;
+  bool Reroute(Decision& decision, UpstreamFailureKind why, bool may_retry) override;
   void OnUpstreamFailure(const Decision& decision) override;
 
  private:
@@ -51,6 +57,8 @@ class WaitingRoomHandler final : public RequestHandler {
     common::Counter* fail_open;
     common::Counter* revoked;
     common::Counter* invalid_token;
+    common::Counter* no_origin;     // 503: no origin of the request's pools is up.
+    common::Counter* passive_down;  // Origins marked down by live traffic.
   };
   struct Context;
 
@@ -58,6 +66,12 @@ class WaitingRoomHandler final : public RequestHandler {
                   std::string_view host, std::string_view path, bool status_call,
                   int64_t now_ms) const;
   Decision Admit(Context& c, int64_t bucket, int64_t epoch) const;
+  // Points a kProxy decision at an origin of the room's pools (room_index < 0: the default
+  // ones), or turns it into a 503 when none is up.
+  void RouteToOrigin(const std::shared_ptr<const AgentSnapshot>& snap, int room_index,
+                     Decision& d) const;
+  // Counts a failure of live traffic against `origin`; marks it down at the threshold.
+  void CountPassiveFailure(OriginState& origin, std::string_view what) const;
   Decision Wait(Context& c, bool eligible, bool set_cookie) const;
   Decision Pass(const Context& c, bool with_cookie) const;
 

@@ -48,6 +48,8 @@ struct HttpServerOptions {
   // Longest silence from the upstream (waiting for its response, or between body reads), and
   // from both sides of a WebSocket tunnel.
   std::chrono::milliseconds upstream_timeout{60'000};
+  // Origins one request may try when the handler can reroute it (see RequestHandler::Reroute).
+  int upstream_attempts = 3;
   // Idle keep-alive connections kept per upstream, per I/O thread.
   size_t upstream_pool_size = 128;
 };

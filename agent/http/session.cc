@@ -502,19 +502,19 @@ asio::awaitable<Session::StreamResult> Session::StreamBody(
   }
 }
 
-asio::awaitable<bool> Session::Proxy(const Decision& decision, const RequestFacts& facts,
+asio::awaitable<bool> Session::Proxy(Decision& decision, const RequestFacts& facts,
                                      size_t head_length) {
   const HttpServerOptions& options = context_.options;
   HttpMetrics& metrics = context_.metrics;
   UpstreamPool& pool = worker_.pool();
-  UpstreamPool::Target& target = pool.Find(decision.upstream);
+  UpstreamPool::Target* target = &pool.Find(decision.upstream);
   RequestParser& parser = *request_parser_;
 
   UpstreamRequestFacts upstream_facts;
   upstream_facts.client_ip = client_ip_;
   upstream_facts.websocket = facts.websocket;
   upstream_facts.chunked = facts.chunked;
-  upstream_facts.fallback_host = target.authority;
+  upstream_facts.fallback_host = target->authority;
   AppendUpstreamRequestHead(request_head_, upstream_facts, upstream_head_);
   buffer_.consume(head_length);  // The head's views are not used past this point.
 
@@ -546,16 +546,40 @@ asio::awaitable<bool> Session::Proxy(const Decision& decision, const RequestFact
   Frame(request_body_, facts.chunked, request_complete, request_scratch_);
   first_send_ = gather_;
 
-  for (int attempt = 0;; ++attempt) {
-    if (attempt == 0) upstream_ = pool.TakeIdle(target, worker_.Now());
-    if (upstream_ == nullptr && !co_await Connect(target)) {
-      co_return co_await UpstreamFailed(decision, facts, timed_out_ ? 504 : 502);
+  using Failure = RequestHandler::UpstreamFailureKind;
+  int origins_tried = 1;
+  bool take_idle = true;       // A new target: start with one of its pooled connections.
+  bool stale_retried = false;  // This target's pooled connection already failed once.
+  // Moves the request to the origin the handler picked.
+  auto switch_target = [&] {
+    target = &pool.Find(decision.upstream);
+    ++origins_tried;
+    take_idle = true;
+    stale_retried = false;
+    metrics.upstream_retries->Increment();
+  };
+  for (;;) {
+    if (take_idle) upstream_ = pool.TakeIdle(*target, worker_.Now());
+    take_idle = false;
+    if (upstream_ == nullptr && !co_await Connect(*target)) {
+      // Nothing was sent: any request may go elsewhere.
+      const bool timed_out = timed_out_;
+      if (Reroute(decision, timed_out ? Failure::kTimeout : Failure::kConnect,
+                  origins_tried < options.upstream_attempts)) {
+        switch_target();
+        continue;
+      }
+      co_return co_await UpstreamFailed(decision, facts, timed_out ? 504 : 502);
     }
     // A pooled connection the upstream closed just as it was reused fails before any
     // response byte; the whole request is still at hand, so it is sent again once.
-    bool can_retry = attempt == 0 && upstream_->reused && request_complete;
+    const bool stale_ok = !stale_retried && upstream_->reused && request_complete;
+    // Another origin may take the request only if it is whole and safe to repeat.
+    const bool may_move =
+        facts.retryable && request_complete && origins_tried < options.upstream_attempts;
     gather_ = first_send_;
     Arm(Phase::kUpstream, options.upstream_timeout);
+    const auto sent_at = std::chrono::steady_clock::now();
     error_code write_error;
     if (!TryWrite(upstream_->socket, gather_, write_error)) {
       write_error = co_await WriteRest(upstream_->socket, gather_);
@@ -563,11 +587,17 @@ asio::awaitable<bool> Session::Proxy(const Decision& decision, const RequestFact
     if (write_error) {
       bool timed_out = timed_out_;
       CloseUpstream();
-      if (can_retry && !timed_out) {
+      if (stale_ok && !timed_out) {
+        stale_retried = true;
         metrics.upstream_retries->Increment();
         continue;
       }
       if (timed_out) metrics.upstream_timeouts->Increment();
+      if (Reroute(decision, timed_out ? Failure::kTimeout : Failure::kReset,
+                  may_move && !timed_out)) {
+        switch_target();
+        continue;
+      }
       co_return co_await UpstreamFailed(decision, facts, timed_out ? 504 : 502);
     }
     bool request_sent = true;
@@ -605,14 +635,33 @@ asio::awaitable<bool> Session::Proxy(const Decision& decision, const RequestFact
     if (head.status != HeadRead::kOk) {
       bool timed_out = timed_out_;
       CloseUpstream();
-      if (can_retry && !timed_out && !received_any && facts.retryable) {
+      if (stale_ok && !timed_out && !received_any && facts.retryable) {
+        stale_retried = true;
         metrics.upstream_retries->Increment();
         continue;
       }
       if (timed_out) metrics.upstream_timeouts->Increment();
+      if (Reroute(decision, timed_out ? Failure::kTimeout : Failure::kReset,
+                  may_move && !timed_out && !received_any)) {
+        switch_target();
+        continue;
+      }
       co_return co_await UpstreamFailed(decision, facts, timed_out ? 504 : 502);
     }
-    co_return co_await ProxyResponse(decision, facts, target, head.length, request_sent);
+    const int64_t latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - sent_at)
+                                   .count();
+    co_return co_await ProxyResponse(decision, facts, *target, head.length, request_sent,
+                                     latency_us);
+  }
+}
+
+bool Session::Reroute(Decision& decision, RequestHandler::UpstreamFailureKind why, bool may_retry) {
+  try {
+    return context_.handler.Reroute(decision, why, may_retry);
+  } catch (const std::exception& e) {
+    spdlog::error("agent http: Reroute threw: {}", e.what());
+    return false;
   }
 }
 
@@ -688,14 +737,15 @@ bool Session::ParseResponseHead(size_t& scanned, bool head_request, HeadRead& re
 
 asio::awaitable<bool> Session::ProxyResponse(const Decision& decision, const RequestFacts& facts,
                                              UpstreamPool::Target& target, size_t head_length,
-                                             bool request_sent) {
+                                             bool request_sent, int64_t latency_us) {
   const HttpServerOptions& options = context_.options;
   ResponseParser& parser = *response_parser_;
   const MessageHead& head = response_head_;
   int status = head.status;
   HeaderList extra;
   try {
-    extra = context_.handler.OnUpstreamResponse(decision, status, AnteroomCommand(head.fields));
+    extra = context_.handler.OnUpstreamResponse(decision, status, AnteroomCommand(head.fields),
+                                                latency_us);
   } catch (const std::exception& e) {
     spdlog::error("agent http: OnUpstreamResponse threw: {}", e.what());
   }

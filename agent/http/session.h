@@ -91,12 +91,13 @@ class Session final : public TrackedConnection {
   // One request, answered or relayed; each returns whether the connection can go on.
   asio::awaitable<bool> Respond(const Decision& decision, const RequestFacts& facts,
                                 size_t head_length);
-  asio::awaitable<bool> Proxy(const Decision& decision, const RequestFacts& facts,
-                              size_t head_length);
+  asio::awaitable<bool> Proxy(Decision& decision, const RequestFacts& facts, size_t head_length);
   // Relays the response whose head ReadResponseHead read.
   asio::awaitable<bool> ProxyResponse(const Decision& decision, const RequestFacts& facts,
                                       UpstreamPool::Target& target, size_t head_length,
-                                      bool request_sent);
+                                      bool request_sent, int64_t latency_us);
+  // Tells the handler an exchange failed; true when it moved `decision` to another origin.
+  bool Reroute(Decision& decision, RequestHandler::UpstreamFailureKind why, bool may_retry);
   asio::awaitable<void> Tunnel();
   // One direction of a tunnel.
   asio::awaitable<void> Pump(tcp::socket& from, tcp::socket& to);

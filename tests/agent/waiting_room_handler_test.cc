@@ -199,7 +199,7 @@ TEST_F(WaitingRoomHandlerTest, AdmittedUserRenewsOncePerSlotAndCanBeRevoked) {
   ASSERT_EQ(r.session_deltas_size(), 2);  // -1 old slot, +1 new slot, once.
   EXPECT_EQ(r.session_deltas(0).delta() + r.session_deltas(1).delta(), 0);
   // The origin says revoke: -1 at the session's slot and the cookie cleared.
-  auto extra = handler_.OnUpstreamResponse(moved, 200, "revoke");
+  auto extra = handler_.OnUpstreamResponse(moved, 200, "revoke", 1000);
   ASSERT_EQ(extra.size(), 1u);
   EXPECT_NE(extra[0].second.find("Max-Age=0"), std::string::npos);
   r = Drain();

@@ -321,12 +321,17 @@ class FakeHandler : public RequestHandler {
         "127.0.0.1", static_cast<uint16_t>(seen.path.starts_with("/unreachable") ? closed_port_
                                                                                  : upstream_port_)};
     decision.room_index = 7;
+    if (seen.path.starts_with("/reroute")) {
+      decision.upstream.port = static_cast<uint16_t>(closed_port_);
+      decision.room_index = 8;
+    }
     decision.headers = {{"Set-Cookie", "room=abc; Path=/"}};
     return decision;
   }
 
   std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(
-      const Decision& decision, int status, std::string_view command) override {
+      const Decision& decision, int status, std::string_view command,
+      int64_t /*latency_us*/) override {
     std::lock_guard<std::mutex> lock(mu_);
     responses_.push_back({status, std::string(command)});
     EXPECT_EQ(decision.room_index, 7);
@@ -334,9 +339,24 @@ class FakeHandler : public RequestHandler {
     return {};
   }
 
+  // "/reroute..." requests start on the closed port and may move to the live one.
+  bool Reroute(Decision& decision, UpstreamFailureKind why, bool may_retry) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    reroute_calls_.push_back({why, may_retry});
+    if (!may_retry || decision.room_index != 8) return false;
+    decision.upstream.port = static_cast<uint16_t>(upstream_port_);
+    decision.room_index = 7;
+    return true;
+  }
+
   void OnUpstreamFailure(const Decision& decision) override {
-    EXPECT_EQ(decision.room_index, 7);
+    EXPECT_TRUE(decision.room_index == 7 || decision.room_index == 8) << decision.room_index;
     ++failures_;
+  }
+
+  std::vector<std::pair<UpstreamFailureKind, bool>> reroute_calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return reroute_calls_;
   }
 
   std::vector<SeenRequest> seen() {
@@ -356,6 +376,7 @@ class FakeHandler : public RequestHandler {
   std::vector<SeenRequest> seen_;
   std::vector<std::pair<int, std::string>> responses_;
   std::atomic<int> failures_{0};
+  std::vector<std::pair<UpstreamFailureKind, bool>> reroute_calls_;
 };
 
 struct Response {
@@ -996,6 +1017,41 @@ TEST_F(HttpServerTest, UpstreamDownGives502AndTellsTheHandler) {
   EXPECT_TRUE(WaitForMetric("anteroom_agent_http_requests_total{code=\"2xx\"} 1"));
 }
 
+TEST_F(HttpServerTest, RefusedConnectionIsReroutedEvenForPost) {
+  StartServer();
+  Client client(port_);
+  ASSERT_TRUE(client.Send(Get("/reroute")));
+  std::optional<Response> response = client.Read();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  // Nothing reached the dead origin, so a POST may move too.
+  ASSERT_TRUE(
+      client.Send("POST /reroute-post HTTP/1.1\r\nHost: shop\r\nContent-Length: 3\r\n\r\nabc"));
+  response = client.Read();
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  auto calls = handler_->reroute_calls();
+  ASSERT_EQ(calls.size(), 2u);
+  for (const auto& [why, may_retry] : calls) {
+    EXPECT_EQ(why, RequestHandler::UpstreamFailureKind::kConnect);
+    EXPECT_TRUE(may_retry);
+  }
+  EXPECT_EQ(handler_->failures(), 0);
+  EXPECT_TRUE(WaitForMetric("anteroom_agent_upstream_retries_total 2"));
+}
+
+TEST_F(HttpServerTest, RerouteStopsAtTheAttemptLimit) {
+  HttpServerOptions options;
+  options.upstream_attempts = 1;
+  StartServer(options);
+  std::optional<Response> response = RoundTrip(Get("/reroute"));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 502);
+  auto calls = handler_->reroute_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_FALSE(calls[0].second);
+}
+
 TEST_F(HttpServerTest, SlowUpstreamGives504) {
   HttpServerOptions options;
   options.upstream_timeout = 300ms;
@@ -1062,9 +1118,11 @@ TEST_F(HttpServerTest, RetriesOnceWhenThePooledConnectionWasClosedUnnoticed) {
       return decision;
     }
     std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(const Decision&, int,
-                                                                        std::string_view) override {
+                                                                        std::string_view,
+                                                                        int64_t) override {
       return {};
     }
+    bool Reroute(Decision&, UpstreamFailureKind, bool) override { return false; }
     void OnUpstreamFailure(const Decision&) override { ++failures; }
   } handler;
   handler.port = origin_port;
