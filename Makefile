@@ -32,6 +32,7 @@ bench: build
 	@bash scripts/install-deps.sh --bench
 	bash bench/run_sync_bench.sh $(BUILD_DIR)
 	bash bench/run_proxy_bench.sh $(BUILD_DIR)
+	bash bench/run_failover_bench.sh $(BUILD_DIR) 3
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -32,6 +32,10 @@ end
 
 function init(args)
   start_ms = now_ms()
+  -- The run script passes when it kills the primary (ms after start): gaps that begin from
+  -- 100 ms before it to 2 s after it are the failover's own ("kill_gap").
+  kill_at_ms = tonumber(args[1] or "") or -1
+  kill_gap_ms = 0
   ok = 0
   non2xx = 0
   last_ok_ms = -1   -- no 2xx yet
@@ -46,6 +50,10 @@ function response(status, headers, body)
       stall_ms = t - last_ok_ms
       stall_at_ms = last_ok_ms - start_ms
     end
+    if last_ok_ms >= 0 and kill_at_ms >= 0 and t - last_ok_ms > kill_gap_ms then
+      local at = last_ok_ms - start_ms
+      if at >= kill_at_ms - 100 and at <= kill_at_ms + 2000 then kill_gap_ms = t - last_ok_ms end
+    end
     last_ok_ms = t
     ok = ok + 1
   else
@@ -55,10 +63,12 @@ end
 
 function done(summary, latency, requests)
   local t = now_ms()
-  local total_ok, total_non2xx, stall, stall_at, tail = 0, 0, 0, 0, 0
+  local total_ok, total_non2xx, stall, stall_at, tail, kill_gap = 0, 0, 0, 0, 0, 0
   for _, thread in ipairs(threads) do
     total_ok = total_ok + thread:get("ok")
     total_non2xx = total_non2xx + thread:get("non2xx")
+    local g = thread:get("kill_gap_ms")
+    if g > kill_gap then kill_gap = g end
     local s = thread:get("stall_ms")
     if s > stall then
       stall = s
@@ -77,7 +87,7 @@ function done(summary, latency, requests)
   local failed = total_non2xx + e.connect + e.read + e.write + e.timeout
   io.write(string.format(
     "FAILOVER requests=%d ok=%d non2xx=%d connect=%d read=%d write=%d timeout=%d failed=%d " ..
-    "stall_ms=%.1f stall_at_ms=%.0f tail_ms=%.1f\n",
+    "stall_ms=%.1f stall_at_ms=%.0f tail_ms=%.1f kill_gap_ms=%.1f\n",
     summary.requests, total_ok, total_non2xx, e.connect, e.read, e.write, e.timeout, failed,
-    stall, stall_at, tail))
+    stall, stall_at, tail, kill_gap))
 end

@@ -15,7 +15,9 @@
 #
 # Failed requests = non-2xx responses + wrk socket errors (connect, read: a connection closed
 # without a response, write, timeout: no response within wrk's 2 s). Stall = the longest gap
-# between two consecutive 2xx responses. An agent that does not start (or never answers 200)
+# between two consecutive 2xx responses anywhere in the run (includes the box's own noise);
+# kill_gap = the longest such gap that began between 100 ms before the kill and 2 s after it
+# (the failover's own). An agent that does not start (or never answers 200)
 # is reported with its log, and the haproxy rounds still run.
 #
 # Usage: bench/run_failover_bench.sh BUILD_DIR [ROUNDS]
@@ -250,7 +252,8 @@ run_one() {  # round, proxy
   sleep 1.5  # a few check intervals: both origins settled as up
   wait_idle
   taskset -c 0 timeout $((seconds + 30)) wrk -t1 -c"$connections" -d"${seconds}s" --latency \
-    -s "$root/bench/failover.lua" "http://127.0.0.1:$port/" >"$dir/wrk.out" 2>&1 &
+    -s "$root/bench/failover.lua" "http://127.0.0.1:$port/" -- "$((kill_after * 1000))" \
+    >"$dir/wrk.out" 2>&1 &
   local wrk_pid=$!
   pids+=("$wrk_pid")
   sleep "$kill_after"
@@ -265,16 +268,17 @@ run_one() {  # round, proxy
   line=$(grep '^FAILOVER ' "$dir/wrk.out" || true)
   if [ -z "$line" ]; then
     echo "  $proxy: wrk printed no FAILOVER line:"; sed 's/^/    | /' "$dir/wrk.out"
-    echo "$proxy - - - - - - - - - wrk-failed" >>"$work/results"
+    echo "$proxy - - - - - - - - - wrk-failed -" >>"$work/results"
     return 0
   fi
   field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" ${line#FAILOVER }"; }
   echo "$proxy $(field requests) $(field failed) $(field non2xx) $(field connect) $(field read)" \
-    "$(field write) $(field timeout) $(field stall_ms) $(field stall_at_ms) $after" >>"$work/results"
+    "$(field write) $(field timeout) $(field stall_ms) $(field stall_at_ms) $after" \
+    "$(field kill_gap_ms)" >>"$work/results"
   echo "RESULT failover round=$round proxy=$proxy requests=$(field requests) failed=$(field failed)" \
     "non2xx=$(field non2xx) connect=$(field connect) read=$(field read) write=$(field write)" \
     "timeout=$(field timeout) stall_ms=$(field stall_ms) stall_at_ms=$(field stall_at_ms)" \
-    "after_kill_status=$after"
+    "kill_gap_ms=$(field kill_gap_ms) after_kill_status=$after"
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
@@ -291,7 +295,8 @@ for round in $(seq 1 "$rounds"); do
   for proxy in "${proxies[@]}"; do run_one "$round" "$proxy"; done
   echo
   {
-    echo "proxy requests failed non2xx connect read write timeout stall_ms stall_at_ms after_kill"
+    echo "proxy requests failed non2xx connect read write timeout stall_ms stall_at_ms after_kill" \
+      "kill_gap_ms"
     cat "$work/results"
   } | column -t | sed 's/^/  /'
   echo
@@ -303,8 +308,10 @@ if [ "$rounds" -gt 1 ]; then
   for proxy in "${proxies[@]}"; do
     failed=$(awk -v p="$proxy" '$1 == p && $3 != "-" { print $3 }' "$work/all-results")
     stall=$(awk -v p="$proxy" '$1 == p && $9 != "-" { print $9 }' "$work/all-results")
+    gap=$(awk -v p="$proxy" '$1 == p && NF >= 12 { print $12 }' "$work/all-results")
     echo "SUMMARY failover proxy=$proxy rounds=$(wc -w <<<"$failed")" \
       "failed=[$(echo $failed | tr ' ' ',')] median_failed=$(median <<<"$failed")" \
-      "stall_ms=[$(echo $stall | tr ' ' ',')] median_stall_ms=$(median <<<"$stall")"
+      "stall_ms=[$(echo $stall | tr ' ' ',')] median_stall_ms=$(median <<<"$stall")" \
+      "kill_gap_ms=[$(echo $gap | tr ' ' ',')] median_kill_gap_ms=$(median <<<"$gap")"
   done
 fi
