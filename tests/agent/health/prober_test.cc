@@ -15,6 +15,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -27,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/failover/failover_table.h"
 #include "common/metrics.h"
+#include "tests/testing/process.h"
 
 namespace anteroom::agent {
 namespace {
@@ -498,6 +501,76 @@ TEST_F(ProberTest, StopReturnsPromptlyWithAProbeInFlight) {
   const auto start = std::chrono::steady_clock::now();
   prober_->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
+}  // namespace
+}  // namespace anteroom::agent
+
+namespace anteroom::agent {
+namespace {
+
+// `openssl s_server -www` with a self-signed certificate made for the test: an HTTPS origin.
+class TlsOriginTest : public ProberTest {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists("/usr/bin/openssl")) GTEST_SKIP() << "no /usr/bin/openssl";
+    dir_ = testing::MakeTempDir("anteroom-prober-tls");
+    auto made = testing::RunCommand(
+        "/usr/bin/openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                             dir_ + "/key.pem", "-out", dir_ + "/cert.pem", "-days", "1",
+                             "-subj", "/CN=anteroom-test"});
+    ASSERT_TRUE(made.ok() && made->exit_code == 0) << (made.ok() ? made->output : "");
+    ASSERT_TRUE(server_
+                    .Start("/usr/bin/openssl",
+                           {"s_server", "-accept", "127.0.0.1:0", "-cert", dir_ + "/cert.pem",
+                            "-key", dir_ + "/key.pem", "-www"},
+                           dir_ + "/server.log")
+                    .ok());
+    // s_server prints "ACCEPT 127.0.0.1:PORT" once it listens.
+    ASSERT_TRUE(WaitFor([&] {
+      std::ifstream in(dir_ + "/server.log");
+      std::string word, address;
+      while (in >> word) {
+        if (word == "ACCEPT" && in >> address) {
+          port_ = std::stoi(address.substr(address.rfind(':') + 1));
+          return true;
+        }
+      }
+      return false;
+    }));
+  }
+  void TearDown() override {
+    if (!dir_.empty()) testing::RemoveTree(dir_);
+  }
+
+  v1::Pool HttpsPool(bool allow_insecure) {
+    v1::Pool pool = MakePool(port_);
+    pool.mutable_monitor()->set_type(v1::MONITOR_TYPE_HTTPS);
+    pool.mutable_monitor()->set_interval_ms(500);
+    pool.mutable_monitor()->set_timeout_ms(400);
+    pool.mutable_monitor()->set_allow_insecure(allow_insecure);
+    return pool;
+  }
+
+  std::string dir_;
+  testing::ChildProcess server_;
+  int port_ = 0;
+};
+
+TEST_F(TlsOriginTest, HttpsWithAllowInsecureAcceptsASelfSignedOrigin) {
+  Start({HttpsPool(true)});
+  auto origin = Origin();
+  ASSERT_TRUE(WaitFor([&] { return origin->probes.load() >= 3; }));
+  EXPECT_TRUE(origin->up.load());
+  EXPECT_EQ(origin->last_status.load(), 200);
+  EXPECT_EQ(FailureOf(*origin), OriginFailure::kNone);
+}
+
+TEST_F(TlsOriginTest, HttpsRefusesAnUntrustedCertificate) {
+  Start({HttpsPool(false)});
+  auto origin = Origin();
+  ASSERT_TRUE(WaitFor([&] { return !origin->up.load(); }));
+  EXPECT_EQ(FailureOf(*origin), OriginFailure::kTls);
 }
 
 }  // namespace
