@@ -28,17 +28,11 @@ using testing::Page;
 constexpr const char* kToken = "e2e-token";
 
 int PortFrom(const std::string& file, const std::string& key) {
-  auto ports = testing::WaitForPortsFile(file, {key}, 20s);
-  return ports.ok() ? std::stoi(ports->at(key)) : 0;
+  return testing::PortFromFile(file, key);
 }
 
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
+  return testing::WaitUntil(condition, timeout);
 }
 
 int64_t RssKb(pid_t pid) {

@@ -83,6 +83,20 @@ bool ChildProcess::Running() {
   return true;
 }
 
+int PortFromFile(const std::string& path, const std::string& key) {
+  auto ports = WaitForPortsFile(path, {key}, std::chrono::seconds(20));
+  return ports.ok() ? std::stoi(ports->at(key)) : 0;
+}
+
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
 absl::StatusOr<std::map<std::string, std::string>> WaitForPortsFile(
     const std::string& path, const std::vector<std::string>& keys,
     std::chrono::milliseconds timeout) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -42,6 +43,12 @@ class ChildProcess {
 absl::StatusOr<std::map<std::string, std::string>> WaitForPortsFile(
     const std::string& path, const std::vector<std::string>& keys,
     std::chrono::milliseconds timeout);
+
+// The port a daemon wrote under `key` in its --ports-file, waiting up to 20 s; 0 when none.
+int PortFromFile(const std::string& path, const std::string& key);
+
+// Polls `condition` every 50 ms until it holds or `timeout` passes; returns its last value.
+bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
 // A fresh empty directory under $TMPDIR (or /tmp), removed by the caller (RemoveTree).
 std::string MakeTempDir(const std::string& prefix);

@@ -516,9 +516,9 @@ class TlsOriginTest : public ProberTest {
     if (!std::filesystem::exists("/usr/bin/openssl")) GTEST_SKIP() << "no /usr/bin/openssl";
     dir_ = testing::MakeTempDir("anteroom-prober-tls");
     auto made = testing::RunCommand(
-        "/usr/bin/openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-                             dir_ + "/key.pem", "-out", dir_ + "/cert.pem", "-days", "1",
-                             "-subj", "/CN=anteroom-test"});
+        "/usr/bin/openssl",
+        {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir_ + "/key.pem", "-out",
+         dir_ + "/cert.pem", "-days", "1", "-subj", "/CN=anteroom-test"});
     ASSERT_TRUE(made.ok() && made->exit_code == 0) << (made.ok() ? made->output : "");
     ASSERT_TRUE(server_
                     .Start("/usr/bin/openssl",
