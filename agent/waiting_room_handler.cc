@@ -211,9 +211,33 @@ void WaitingRoomHandler::RouteToOrigin(const std::shared_ptr<const AgentSnapshot
   d.route.MarkTried(origin);
 }
 
-void WaitingRoomHandler::CountPassiveFailure(OriginState& origin, std::string_view what) const {
+namespace {
+
+// Whether some origin other than `origin` that `order` could send a request to is up.
+bool AnotherOriginUp(const PoolOrder& order, const OriginState& origin) {
+  auto any_up = [&](const PoolEntry* pool) {
+    if (pool == nullptr) return false;
+    for (const auto& o : pool->origins) {
+      if (o.get() != &origin && o->enabled && o->up.load(std::memory_order_relaxed)) return true;
+    }
+    return false;
+  };
+  for (const PoolEntry* pool : order.pools) {
+    if (any_up(pool)) return true;
+  }
+  return any_up(order.fallback);
+}
+
+}  // namespace
+
+void WaitingRoomHandler::CountPassiveFailure(OriginState& origin, const PoolOrder* order,
+                                             std::string_view what) const {
   const int failures = origin.passive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
   if (options_.passive_down_after <= 0 || failures < options_.passive_down_after) return;
+  // Live failures only move traffic somewhere else: they never take down the last origin a
+  // request could go to (an application error on every origin is not an origin outage).
+  // Probes still can.
+  if (order == nullptr || !AnotherOriginUp(*order, origin)) return;
   if (!origin.up.exchange(false, std::memory_order_relaxed)) return;
   // The prober sees this and wants consecutive_up good probes before trusting it again.
   origin.passive_down.store(true, std::memory_order_relaxed);
@@ -227,9 +251,10 @@ void WaitingRoomHandler::CountPassiveFailure(OriginState& origin, std::string_vi
 bool WaitingRoomHandler::Reroute(Decision& d, UpstreamFailureKind why, bool may_retry) {
   OriginState* origin = d.route.lease.get();
   if (origin == nullptr) return false;
-  CountPassiveFailure(*origin, why == UpstreamFailureKind::kConnect   ? "no connection"
-                               : why == UpstreamFailureKind::kTimeout ? "timed out"
-                                                                      : "connection reset");
+  CountPassiveFailure(*origin, d.route.order,
+                      why == UpstreamFailureKind::kConnect   ? "no connection"
+                      : why == UpstreamFailureKind::kTimeout ? "timed out"
+                                                             : "connection reset");
   if (!may_retry || d.route.order == nullptr) return false;
   OriginState* next = PickOrigin(*d.route.order, d.route, ThreadRandom());
   if (next == nullptr) return false;
@@ -488,7 +513,7 @@ std::vector<std::pair<std::string, std::string>> WaitingRoomHandler::OnUpstreamR
   if (OriginState* origin = decision.route.lease.get()) {
     ObserveLatency(*origin, latency_us);
     if (status >= 500) {
-      CountPassiveFailure(*origin, "5xx");
+      CountPassiveFailure(*origin, decision.route.order, "5xx");
     } else if (origin->passive_failures.load(std::memory_order_relaxed) != 0) {
       origin->passive_failures.store(0, std::memory_order_relaxed);
     }

@@ -70,8 +70,10 @@ class WaitingRoomHandler final : public RequestHandler {
   // ones), or turns it into a 503 when none is up.
   void RouteToOrigin(const std::shared_ptr<const AgentSnapshot>& snap, int room_index,
                      Decision& d) const;
-  // Counts a failure of live traffic against `origin`; marks it down at the threshold.
-  void CountPassiveFailure(OriginState& origin, std::string_view what) const;
+  // Counts a failure of live traffic against `origin`; marks it down at the threshold unless
+  // no other origin of `order` is up.
+  void CountPassiveFailure(OriginState& origin, const PoolOrder* order,
+                           std::string_view what) const;
   Decision Wait(Context& c, bool eligible, bool set_cookie) const;
   Decision Pass(const Context& c, bool with_cookie) const;
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <exception>
 #include <utility>
@@ -27,6 +28,8 @@ constexpr uint64_t kDiscardLimit = 64 * 1024;
 constexpr size_t kLingerBytes = 1 << 20;
 constexpr milliseconds kLingerTime{2'000};
 constexpr size_t kTunnelBufferBytes = 16 * 1024;
+// How often a WebSocket tunnel checks that its origin is still up.
+constexpr std::chrono::milliseconds kTunnelOriginCheck{500};
 
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
@@ -767,7 +770,7 @@ asio::awaitable<bool> Session::ProxyResponse(const Decision& decision, const Req
     status_sent_ = 101;
     if (!ec) {
       context_.metrics.websocket_tunnels->Increment();
-      co_await Tunnel();
+      co_await Tunnel(decision.route.lease.get());
     }
     CloseUpstream();
     co_return false;
@@ -818,7 +821,7 @@ asio::awaitable<bool> Session::ProxyResponse(const Decision& decision, const Req
   co_return result == StreamResult::kDone&& keep_alive;
 }
 
-asio::awaitable<void> Session::Tunnel() {
+asio::awaitable<void> Session::Tunnel(const OriginState* origin) {
   using namespace asio::experimental::awaitable_operators;
   UpstreamConnection& upstream = *upstream_;
   milliseconds timeout = context_.options.upstream_timeout;
@@ -835,7 +838,27 @@ asio::awaitable<void> Session::Tunnel() {
     if (co_await WriteAll(socket_, gather_)) co_return;
     upstream.buffer.consume(upstream.buffer.size());
   }
-  co_await (Pump(socket_, upstream.socket) && Pump(upstream.socket, socket_));
+  if (origin == nullptr) {
+    co_await (Pump(socket_, upstream.socket) && Pump(upstream.socket, socket_));
+  } else {
+    co_await ((Pump(socket_, upstream.socket) && Pump(upstream.socket, socket_)) ||
+              WatchOrigin(*origin));
+  }
+}
+
+asio::awaitable<void> Session::WatchOrigin(const OriginState& origin) {
+  asio::steady_timer timer(socket_.get_executor());
+  while (origin.up.load(std::memory_order_relaxed)) {
+    timer.expires_after(kTunnelOriginCheck);
+    auto [ec] = co_await timer.async_wait(kUseTuple);
+    if (ec) co_return;  // The tunnel ended first.
+  }
+  // The origin went down while its process may still hold the connection open (health
+  // failing, or gone without a reset): close both sides so the client reconnects elsewhere.
+  spdlog::info("agent http: closing a WebSocket tunnel to {}, which is down", origin.key);
+  error_code ignored;
+  if (upstream_ != nullptr) upstream_->socket.close(ignored);
+  socket_.close(ignored);
 }
 
 asio::awaitable<void> Session::Pump(tcp::socket& from, tcp::socket& to) {

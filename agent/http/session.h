@@ -98,7 +98,10 @@ class Session final : public TrackedConnection {
                                       bool request_sent, int64_t latency_us);
   // Tells the handler an exchange failed; true when it moved `decision` to another origin.
   bool Reroute(Decision& decision, RequestHandler::UpstreamFailureKind why, bool may_retry);
-  asio::awaitable<void> Tunnel();
+  // Relays both ways until either side closes; also ends once `origin` (when given) is
+  // marked down, so that the client reconnects to a live one.
+  asio::awaitable<void> Tunnel(const OriginState* origin);
+  asio::awaitable<void> WatchOrigin(const OriginState& origin);
   // One direction of a tunnel.
   asio::awaitable<void> Pump(tcp::socket& from, tcp::socket& to);
   // Opens a fresh upstream connection into upstream_; false on failure (timed_out_ tells

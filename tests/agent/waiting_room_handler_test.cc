@@ -325,3 +325,66 @@ TEST(ForwardAuthTest, CheckAnswersYesOrTheWaitingPage) {
 
 }  // namespace
 }  // namespace anteroom::agent
+
+namespace anteroom::agent {
+namespace {
+
+TEST_F(WaitingRoomHandlerTest, PassiveChecksMoveTrafficButNeverTakeDownTheLastOrigin) {
+  v1::Pool pool;
+  pool.set_id("app");
+  for (const char* address : {"10.0.0.1", "10.0.0.2"}) {
+    v1::Origin* o = pool.add_origins();
+    o->set_address(address);
+    o->set_port(80);
+  }
+  auto table = FailoverTable::Build({pool}, nullptr);
+  auto snap = std::make_shared<AgentSnapshot>(*state_.Load());
+  snap->failover = table;
+  snap->room_pools = {table->Order({"app"}, "")};
+  state_.Store(snap);
+  OriginState& a = *table->Find("app")->origins[0];
+  OriginState& b = *table->Find("app")->origins[1];
+
+  GiveBudget(10);
+  Decision d = Request("/");
+  ASSERT_EQ(d.kind, Decision::Kind::kProxy);
+  EXPECT_EQ(d.upstream.host, "10.0.0.1");
+  EXPECT_EQ(a.outstanding, 1);
+  // Three 5xx in a row (the default threshold) move traffic to b.
+  for (int i = 0; i < 3; ++i) handler_.OnUpstreamResponse(d, 502, "", 1000);
+  EXPECT_FALSE(a.up);
+  EXPECT_TRUE(a.passive_down);
+
+  Decision second = Request("/", CookieOf(d));
+  ASSERT_EQ(second.kind, Decision::Kind::kProxy);
+  EXPECT_EQ(second.upstream.host, "10.0.0.2");
+  // b is the last origin up: an application failing everywhere does not empty the pool.
+  for (int i = 0; i < 10; ++i) handler_.OnUpstreamResponse(second, 500, "", 1000);
+  EXPECT_TRUE(b.up);
+  // A connection failure on b has nowhere else to go.
+  EXPECT_FALSE(handler_.Reroute(second, RequestHandler::UpstreamFailureKind::kConnect, true));
+}
+
+TEST_F(WaitingRoomHandlerTest, NoOriginUpGivesA503ThatKeepsTheNewCookie) {
+  v1::Pool pool;
+  pool.set_id("app");
+  v1::Origin* o = pool.add_origins();
+  o->set_address("10.0.0.1");
+  o->set_port(80);
+  auto table = FailoverTable::Build({pool}, nullptr);
+  table->Find("app")->origins[0]->up = false;
+  auto snap = std::make_shared<AgentSnapshot>(*state_.Load());
+  snap->failover = table;
+  snap->room_pools = {table->Order({"app"}, "")};
+  state_.Store(snap);
+  GiveBudget(10);
+  Decision d = Request("/");
+  ASSERT_EQ(d.kind, Decision::Kind::kRespond);
+  EXPECT_EQ(d.status, 503);
+  EXPECT_NE(d.body.find("Temporarily unavailable"), std::string::npos);
+  EXPECT_FALSE(CookieOf(d).empty()) << "the user admitted by this request keeps the place";
+  EXPECT_EQ(Header(d, "Retry-After"), "10");
+}
+
+}  // namespace
+}  // namespace anteroom::agent

@@ -6,6 +6,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -312,6 +314,36 @@ TEST_F(FailoverE2eTest, WebSocketClientsOfADeadOriginReconnectToALiveOne) {
   EXPECT_FALSE(echo_once(*ws, "lost")) << "the tunnel to a dead origin must close";
   auto again = connect(io);
   EXPECT_TRUE(echo_once(*again, "after"));
+}
+
+TEST_F(FailoverE2eTest, WebSocketTunnelsCloseWhenTheirOriginIsMarkedDown) {
+  StartAgent();
+  asio::io_context io;
+  auto open = [&] {
+    tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(agent_port_)});
+    auto ws = std::make_unique<beast::websocket::stream<tcp::socket>>(std::move(socket));
+    beast::websocket::response_type res;
+    beast::error_code ec;
+    ws->handshake(res, "127.0.0.1", "/ws", ec);
+    EXPECT_FALSE(ec) << ec.message();
+    return std::make_pair(std::move(ws), std::string(res["X-Origin-Name"]));
+  };
+  auto [ws, origin] = open();
+  EXPECT_EQ(origin, "alpha");
+  // Alpha's process lives on (its connections stay open) but its health check fails.
+  ASSERT_TRUE(SetHealth(origin_ports_[0], "down"));
+  const auto start = std::chrono::steady_clock::now();
+  beast::flat_buffer buf;
+  beast::error_code ec;
+  // Bounded: a tunnel that never closes fails the elapsed-time check below instead of hanging.
+  timeval limit{8, 0};
+  setsockopt(ws->next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ws->read(buf, ec);  // Returns once the agent closes the tunnel.
+  EXPECT_TRUE(ec) << "the tunnel to a down origin must close";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  auto [again, new_origin] = open();
+  EXPECT_EQ(new_origin, "bravo");
 }
 
 TEST_F(FailoverE2eTest, TheCoordinatorShowsTheAgentsVerdict) {
