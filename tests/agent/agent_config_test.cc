@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -50,6 +51,8 @@ struct BadCase {
   std::string yaml;
   const char* expected;  // In the error message.
 };
+
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 class AgentConfigBadTest : public ::testing::TestWithParam<BadCase> {};
 
