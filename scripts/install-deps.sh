@@ -11,9 +11,10 @@ packages=(
   curl python3 chromium chromium-driver
 )
 
-# Benchmark peers (make bench): nginx, haproxy and wrk, measured against in the same run.
+# Benchmark peers (make bench): nginx, haproxy and wrk, measured against in the same run;
+# gnuplot draws the surge simulator's charts.
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(nginx-light haproxy wrk)
+  packages+=(nginx-light haproxy wrk gnuplot-nox)
 fi
 
 missing=()
