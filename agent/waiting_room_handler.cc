@@ -239,6 +239,8 @@ void WaitingRoomHandler::CountPassiveFailure(OriginState& origin, const PoolOrde
   // Probes still can.
   if (order == nullptr || !AnotherOriginUp(*order, origin)) return;
   if (!origin.up.exchange(false, std::memory_order_relaxed)) return;
+  // Counted afresh once probes bring it back.
+  origin.passive_failures.store(0, std::memory_order_relaxed);
   // The prober sees this and wants consecutive_up good probes before trusting it again.
   origin.passive_down.store(true, std::memory_order_relaxed);
   origin.last_failure.store(static_cast<int>(OriginFailure::kPassive), std::memory_order_relaxed);

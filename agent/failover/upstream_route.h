@@ -45,9 +45,9 @@ class OriginLease {
 struct UpstreamRoute {
   // Keeps `order` and the origins valid for the request's lifetime (the snapshot it came from).
   std::shared_ptr<const void> hold;
-  const PoolOrder* order = nullptr;  // Null: a fixed upstream, no failover.
-  OriginLease lease;                 // The origin in use.
-  static constexpr int kMaxTried = 8;
+  const PoolOrder* order = nullptr;     // Null: a fixed upstream, no failover.
+  OriginLease lease;                    // The origin in use.
+  static constexpr int kMaxTried = 16;  // The most upstream_attempts allows.
   std::array<const OriginState*, kMaxTried> tried{};
   int tried_count = 0;
 

@@ -660,6 +660,9 @@ asio::awaitable<bool> Session::Proxy(Decision& decision, const RequestFacts& fac
 }
 
 bool Session::Reroute(Decision& decision, RequestHandler::UpstreamFailureKind why, bool may_retry) {
+  // Cut (OnCut closed the client socket): the failure was ours, not the origin's, and no
+  // deadline guards a new attempt any more.
+  if (!socket_.is_open()) return false;
   try {
     return context_.handler.Reroute(decision, why, may_retry);
   } catch (const std::exception& e) {

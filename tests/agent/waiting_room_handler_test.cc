@@ -354,6 +354,7 @@ TEST_F(WaitingRoomHandlerTest, PassiveChecksMoveTrafficButNeverTakeDownTheLastOr
   for (int i = 0; i < 3; ++i) handler_.OnUpstreamResponse(d, 502, "", 1000);
   EXPECT_FALSE(a.up);
   EXPECT_TRUE(a.passive_down);
+  EXPECT_EQ(a.passive_failures, 0) << "after it comes back, it needs three failures again";
 
   Decision second = Request("/", CookieOf(d));
   ASSERT_EQ(second.kind, Decision::Kind::kProxy);
