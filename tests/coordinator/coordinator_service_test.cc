@@ -262,7 +262,8 @@ TEST_F(CoordinatorServiceTest, BadSyncRequestsAreRejectedNamingTheField) {
        "rooms[0].arrivals[0].count"},
       {[](v1::SyncRequest& r) {
          auto* d = r.mutable_rooms(0)->add_session_deltas();
-         d->set_slot(NowMs() / 1000 + 600 + 3);
+         // Ends in 3 whatever the time: never a multiple of the 10 s slot.
+         d->set_slot(NowMs() / 10'000 * 10 + 603);
          d->set_delta(1);
        },
        "rooms[0].session_deltas[0].slot"},
