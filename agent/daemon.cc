@@ -18,6 +18,7 @@
 #include "agent/waiting_room_handler.h"
 #include "common/admin_http_server.h"
 #include "common/clock.h"
+#include "common/host_port.h"
 #include "common/metrics.h"
 #include "common/room_validation.h"
 #include "spdlog/spdlog.h"
@@ -35,10 +36,7 @@ absl::StatusOr<Upstream> ParseHostPort(absl::string_view flag, const std::string
     return Invalid(flag, absl::StrCat("expected host:port, got '", value, "'"));
   }
   Upstream u;
-  u.host = value.substr(0, colon);
-  if (u.host.size() > 2 && u.host.front() == '[' && u.host.back() == ']') {
-    u.host = u.host.substr(1, u.host.size() - 2);
-  }
+  u.host = std::string(common::StripBrackets(std::string_view(value).substr(0, colon)));
   int port = 0;
   if (!absl::SimpleAtoi(value.substr(colon + 1), &port) || port < 1 || port > 65535) {
     return Invalid(flag, absl::StrCat("port must be 1-65535 in '", value, "'"));

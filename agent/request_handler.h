@@ -22,7 +22,8 @@ class RequestHandler {
   // of its X-Anteroom-Command header (empty when absent). The HTTP layer strips that header
   // before the response reaches the client. Returns extra headers to add to the response
   // (for example a Set-Cookie ending the session).
-  // `latency_us` is the time from sending the request head to receiving the response head.
+  // `latency_us` is the time from sending the request head to receiving the response head,
+  // measured only when the decision's upstream came from a pool (0 otherwise).
   virtual std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(
       const Decision& decision, int status, std::string_view command, int64_t latency_us) = 0;
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/host_port.h"
 #include "ctl/table.h"
 
 namespace anteroom::ctl {
@@ -25,9 +26,7 @@ std::string OrDefault(int64_t value, int64_t fallback, absl::string_view unit = 
 }
 
 std::string OriginAddress(const v1::Origin& origin) {
-  bool ipv6 = origin.address().find(':') != std::string::npos;
-  return ipv6 ? absl::StrCat("[", origin.address(), "]:", origin.port())
-              : absl::StrCat(origin.address(), ":", origin.port());
+  return common::JoinHostPort(origin.address(), origin.port());
 }
 
 std::string MonitorType(const v1::Monitor& monitor) {

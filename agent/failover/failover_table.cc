@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 
 namespace anteroom::agent {
 
@@ -15,20 +15,6 @@ bool PoolEntry::Up() const {
 }
 
 namespace {
-
-// The address as a host name for connecting: IPv6 literals lose their brackets.
-std::string HostOf(const std::string& address) {
-  if (address.size() >= 2 && address.front() == '[' && address.back() == ']') {
-    return address.substr(1, address.size() - 2);
-  }
-  return address;
-}
-
-std::string KeyOf(const v1::Origin& origin) {
-  const std::string host = HostOf(origin.address());
-  if (host.find(':') != std::string::npos) return absl::StrCat("[", host, "]:", origin.port());
-  return absl::StrCat(host, ":", origin.port());
-}
 
 std::shared_ptr<OriginState> Reuse(const FailoverTable* previous, const std::string& pool_id,
                                    const std::string& key, int weight, bool enabled) {
@@ -56,12 +42,13 @@ std::shared_ptr<const FailoverTable> FailoverTable::Build(const std::vector<v1::
                           ? v1::STEERING_POLICY_FAILOVER
                           : pool.steering();
     for (const v1::Origin& origin : pool.origins()) {
-      const std::string key = KeyOf(origin);
+      const std::string key = common::JoinHostPort(origin.address(), origin.port());
       const int weight = origin.weight() > 0 ? origin.weight() : 1;
       const bool enabled = !origin.has_enabled() || origin.enabled();
       std::shared_ptr<OriginState> state = Reuse(previous, pool.id(), key, weight, enabled);
       if (state == nullptr) {
-        Upstream upstream{HostOf(origin.address()), static_cast<uint16_t>(origin.port())};
+        Upstream upstream{std::string(common::StripBrackets(origin.address())),
+                          static_cast<uint16_t>(origin.port())};
         state = std::make_shared<OriginState>(pool.id(), key, std::move(upstream), weight, enabled);
       }
       entry->origins.push_back(std::move(state));

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/health/health_tracker.h"
 #include "common/expected_codes.h"
+#include "common/host_port.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "spdlog/spdlog.h"
 
@@ -76,11 +77,6 @@ std::shared_ptr<const MonitorSettings> CompileMonitor(const v1::Pool& pool) {
   s->follow_redirects = m.follow_redirects();
   s->allow_insecure = m.allow_insecure();
   return s;
-}
-
-// "[::1]" for IPv6 literals, the host as is otherwise.
-std::string UrlHost(const std::string& host) {
-  return host.find(':') != std::string::npos ? absl::StrCat("[", host, "]") : host;
 }
 
 OriginFailure Classify(CURLcode code) {
@@ -296,7 +292,7 @@ class ProbeLoop {
     }
     CURL* easy = probe->easy;
     const bool tls = m.type == v1::MONITOR_TYPE_HTTPS;
-    const std::string host = UrlHost(origin.upstream.host);
+    const std::string host = common::BracketHost(origin.upstream.host);
     if (m.type == v1::MONITOR_TYPE_TCP) {
       curl_easy_setopt(easy, CURLOPT_URL,
                        absl::StrCat("http://", host, ":", origin.upstream.port, "/").c_str());

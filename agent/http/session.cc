@@ -582,7 +582,10 @@ asio::awaitable<bool> Session::Proxy(Decision& decision, const RequestFacts& fac
         facts.retryable && request_complete && origins_tried < options.upstream_attempts;
     gather_ = first_send_;
     Arm(Phase::kUpstream, options.upstream_timeout);
-    const auto sent_at = std::chrono::steady_clock::now();
+    // Only origins from pools keep a latency average: a fixed upstream skips the clock reads.
+    const bool timed = decision.route.lease.get() != nullptr;
+    const auto sent_at =
+        timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     error_code write_error;
     if (!TryWrite(upstream_->socket, gather_, write_error)) {
       write_error = co_await WriteRest(upstream_->socket, gather_);
@@ -651,9 +654,10 @@ asio::awaitable<bool> Session::Proxy(Decision& decision, const RequestFacts& fac
       }
       co_return co_await UpstreamFailed(decision, facts, timed_out ? 504 : 502);
     }
-    const int64_t latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::steady_clock::now() - sent_at)
-                                   .count();
+    const int64_t latency_us = timed ? std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - sent_at)
+                                           .count()
+                                     : 0;
     co_return co_await ProxyResponse(decision, facts, *target, head.length, request_sent,
                                      latency_us);
   }

@@ -4,6 +4,8 @@
 #include <boost/asio/ip/address.hpp>
 #include <string_view>
 
+#include "common/host_port.h"
+
 namespace anteroom::agent::http {
 namespace {
 
@@ -19,10 +21,7 @@ UpstreamPool::UpstreamPool(asio::io_context& ioc, size_t max_idle_per_target,
 UpstreamPool::~UpstreamPool() { CloseAll(); }
 
 UpstreamPool::Target& UpstreamPool::Find(const Upstream& upstream) {
-  std::string_view host = upstream.host;
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
+  const std::string_view host = common::StripBrackets(upstream.host);
   for (const std::unique_ptr<Target>& target : targets_) {
     if (target->port == upstream.port && target->host == host) return *target;
   }
