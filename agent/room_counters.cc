@@ -13,6 +13,25 @@ bool RoomCounters::TrySpend(int64_t now_ms) {
   return false;
 }
 
+bool RoomCounters::TrySpendQueued(uint64_t visitor, int64_t bucket, int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  int64_t older = 0;
+  for (const auto& [v, user] : eligible_) {
+    if (v != visitor && user.bucket < bucket && user.last_seen_ms + kEligibleWindowMs >= now_ms) {
+      ++older;
+    }
+  }
+  if (now_ms >= lease_expiry_ms_.load(std::memory_order_acquire)) return false;
+  int64_t b = budget_.load(std::memory_order_relaxed);
+  while (b > older) {
+    if (budget_.compare_exchange_weak(b, b - 1, std::memory_order_acq_rel)) {
+      eligible_.erase(visitor);
+      return true;
+    }
+  }
+  return false;
+}
+
 void RoomCounters::Grant(int64_t budget, int64_t lease_expiry_ms) {
   lease_expiry_ms_.store(lease_expiry_ms, std::memory_order_release);
   budget_.store(budget, std::memory_order_release);
@@ -60,10 +79,10 @@ void RoomCounters::CountNewcomer() {
   ++newcomers_;
 }
 
-void RoomCounters::CountEligibleWaiting(uint64_t visitor, int64_t now_ms) {
+void RoomCounters::CountEligibleWaiting(uint64_t visitor, int64_t bucket, int64_t now_ms) {
   starved_.store(true, std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
-  eligible_[visitor] = now_ms;
+  eligible_[visitor] = {.bucket = bucket, .last_seen_ms = now_ms};
 }
 
 void RoomCounters::MoveSession(int64_t old_slot, int64_t new_slot) {
@@ -107,8 +126,17 @@ void RoomCounters::Drain(v1::RoomReport* report, int64_t now_ms) {
     d->set_slot(slot);
     d->set_delta(n);
   }
-  std::erase_if(eligible_, [&](const auto& kv) { return kv.second + kEligibleWindowMs < now_ms; });
+  std::erase_if(eligible_,
+                [&](const auto& kv) { return kv.second.last_seen_ms + kEligibleWindowMs < now_ms; });
   report->set_budget_wanted(static_cast<int64_t>(eligible_.size()));
+  std::map<int64_t, int64_t> wanted;
+  for (const auto& [visitor, user] : eligible_) ++wanted[user.bucket];
+  if (wanted.count(0)) wanted.clear();
+  for (const auto& [bucket, n] : wanted) {
+    v1::BucketCount* w = report->add_wanted_buckets();
+    w->set_bucket(bucket);
+    w->set_count(n);
+  }
   report->set_direct_arrivals(newcomers_);
   report->set_invalid_tokens(invalid_tokens_);
   arrivals_.clear();

@@ -21,6 +21,10 @@ class RoomCounters {
  public:
   // Takes one unit of budget if any is left and the lease (coordinator time) has not ended.
   bool TrySpend(int64_t now_ms);
+  // The same for a queued user of `bucket`, with older users first: the unit is taken only if
+  // more budget is left than there are other eligible users from older buckets seen waiting
+  // here (CountEligibleWaiting) in the last kEligibleWindowMs. Forgets `visitor` on success.
+  bool TrySpendQueued(uint64_t visitor, int64_t bucket, int64_t now_ms);
   // Replaces the budget with a new grant (from a Sync reply).
   void Grant(int64_t budget, int64_t lease_expiry_ms);
   // Takes back what is left (sent as budget_unspent); spending stops until the next Grant.
@@ -32,8 +36,9 @@ class RoomCounters {
   void CountPresence(int64_t bucket, int64_t epoch);  // A queued user's first refresh of an epoch.
   void CountAdmission(int64_t bucket, int64_t epoch, int64_t new_slot);  // bucket 0: never queued.
   void CountNewcomer();  // Any user without a valid token.
-  // An eligible user (by visitor hash) found no budget left at `now_ms`.
-  void CountEligibleWaiting(uint64_t visitor, int64_t now_ms);
+  // An eligible user (by visitor hash) of `bucket` found no budget left at `now_ms`. Bucket 0:
+  // order does not matter (RANDOM), and the report then says nothing by bucket.
+  void CountEligibleWaiting(uint64_t visitor, int64_t bucket, int64_t now_ms);
   // Whether eligible users found no budget since the last drain (worth an early Sync).
   bool Starved() const { return starved_.load(std::memory_order_relaxed); }
   void MoveSession(int64_t old_slot, int64_t new_slot);  // Renewal into another slot.
@@ -42,7 +47,8 @@ class RoomCounters {
 
   // Moves everything counted into `report` (room_id is left to the caller) and resets.
   // budget_wanted is the distinct eligible users seen in the last kEligibleWindowMs: they poll
-  // every second or two, so each of them is in it however short the tick.
+  // every second or two, so each of them is in it however short the tick. wanted_buckets says
+  // the same by bucket.
   void Drain(v1::RoomReport* report, int64_t now_ms);
   static constexpr int64_t kEligibleWindowMs = 2500;
 
@@ -63,7 +69,11 @@ class RoomCounters {
   std::map<std::pair<int64_t, int64_t>, int64_t> admissions_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, int64_t> deltas_ ABSL_GUARDED_BY(mu_);
   int64_t newcomers_ ABSL_GUARDED_BY(mu_) = 0;
-  std::map<uint64_t, int64_t> eligible_ ABSL_GUARDED_BY(mu_);  // Visitor -> last seen.
+  struct EligibleUser {
+    int64_t bucket = 0;
+    int64_t last_seen_ms = 0;
+  };
+  std::map<uint64_t, EligibleUser> eligible_ ABSL_GUARDED_BY(mu_);  // By visitor.
   int64_t invalid_tokens_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

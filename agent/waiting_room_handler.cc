@@ -407,19 +407,21 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
       admits && view &&
       IsEligible(*view, room.random, c.token.bucket, VisitorFraction(c.token.visitor_id),
                  VisitorEpochFraction(c.token.visitor_id, epoch));
-  if (eligible && room.counters->TrySpend(now_ms)) return Admit(c, c.token.bucket, c.token.epoch);
+  // Under FIFO, budget goes to the oldest eligible users this agent has seen first; a RANDOM
+  // room's buckets say nothing about order.
+  const uint64_t visitor = common::StableHash64(std::string_view(
+      reinterpret_cast<const char*>(c.token.visitor_id.data()), c.token.visitor_id.size()));
+  if (eligible && (room.random ? room.counters->TrySpend(now_ms)
+                               : room.counters->TrySpendQueued(visitor, c.token.bucket, now_ms))) {
+    return Admit(c, c.token.bucket, c.token.epoch);
+  }
   bool set_cookie = false;
   if (c.token.epoch < epoch) {
     room.counters->CountPresence(c.token.bucket, epoch);
     c.token.epoch = epoch;
     set_cookie = true;
   }
-  if (eligible) {
-    room.counters->CountEligibleWaiting(
-        common::StableHash64(std::string_view(
-            reinterpret_cast<const char*>(c.token.visitor_id.data()), c.token.visitor_id.size())),
-        now_ms);
-  }
+  if (eligible) room.counters->CountEligibleWaiting(visitor, room.random ? 0 : c.token.bucket, now_ms);
   return Wait(c, eligible, set_cookie);
 }
 

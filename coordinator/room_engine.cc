@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "common/room_settings.h"
@@ -352,16 +353,62 @@ void RoomEngine::BuildEta(int64_t now_ms, int64_t avail) {
   seconds_per_user_ = rate > 0 ? 1.0 / rate : 0.0;
 }
 
-int64_t RoomEngine::Grant(const Lease& lease) const {
+int64_t RoomEngine::Grant(const std::string& agent_id, const Lease& lease, int64_t now_ms) const {
   if (!limits_.admits || lease.wanted <= 0) return 0;
   const int64_t avail = Available();
   if (avail <= 0) return 0;
   const int64_t total = std::max(total_wanted_, lease.wanted);
   if (total <= avail) return std::min(lease.wanted, avail);
+  if (!lease.wanted_buckets.empty()) return OrderedGrant(agent_id, lease, avail, now_ms);
   // More is wanted than is free: share in proportion to what each agent asked for, rounding up
   // so that an agent with one eligible user still makes progress.
   const int64_t share = std::max<int64_t>(1, (avail * lease.wanted + total - 1) / total);
   return std::min({lease.wanted, avail, share});
+}
+
+int64_t RoomEngine::OrderedGrant(const std::string& agent_id, const Lease& lease, int64_t avail,
+                                 int64_t now_ms) const {
+  // What the other agents still want, by bucket: the budget they hold goes to their oldest
+  // users first. An agent that did not say by bucket ranks after everyone who did.
+  const int64_t recent = now_ms - 3 * options_.lease_ms;
+  std::vector<std::pair<int64_t, int64_t>> others;
+  for (const auto& [id, l] : state_.leases) {
+    if (id == agent_id || l.last_sync_ms < recent || l.wanted <= 0) continue;
+    int64_t held = l.granted;
+    if (l.wanted_buckets.empty()) {
+      if (l.wanted > held) others.emplace_back(std::numeric_limits<int64_t>::max(), l.wanted - held);
+      continue;
+    }
+    for (const auto& [bucket, count] : l.wanted_buckets) {
+      const int64_t covered = std::min(held, count);
+      held -= covered;
+      if (count > covered) others.emplace_back(bucket, count - covered);
+    }
+  }
+  std::sort(others.begin(), others.end());
+
+  // This agent's users, oldest first, get what is left once older users elsewhere are served;
+  // a bucket wanted here and elsewhere too is shared in proportion, rounding up.
+  int64_t grant = 0;
+  int64_t older_elsewhere = 0;
+  size_t j = 0;
+  for (const auto& [bucket, count] : lease.wanted_buckets) {
+    while (j < others.size() && others[j].first < bucket) older_elsewhere += others[j++].second;
+    int64_t same_elsewhere = 0;
+    for (size_t k = j; k < others.size() && others[k].first == bucket; ++k) {
+      same_elsewhere += others[k].second;
+    }
+    const int64_t left = avail - older_elsewhere - grant;
+    if (left <= 0) break;
+    if (count + same_elsewhere <= left) {
+      grant += count;
+      continue;
+    }
+    const int64_t total = count + same_elsewhere;
+    grant += std::min(count, std::max<int64_t>(1, (left * count + total - 1) / total));
+    break;
+  }
+  return std::min(grant, avail);
 }
 
 void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report, bool final,
@@ -441,13 +488,19 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
     }
   }
   lease.wanted = final ? 0 : report.budget_wanted() + prefetch;
+  lease.wanted_buckets.clear();
+  if (!final) {
+    for (const v1::BucketCount& w : report.wanted_buckets()) {
+      lease.wanted_buckets.emplace_back(w.bucket(), w.count());
+    }
+  }
   lease.last_sync_ms = now_ms;
   if (final) {
     state_.leases.erase(agent_id);
     FillView(Lease{}, now_ms, view);
     return;
   }
-  const int64_t granted = Grant(lease);
+  const int64_t granted = Grant(agent_id, lease, now_ms);
   lease.granted = granted;
   lease.expiry_ms = now_ms + options_.lease_ms;
   lease.grant_second = now_s;

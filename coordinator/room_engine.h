@@ -101,7 +101,10 @@ class RoomEngine {
   double EtaSeconds(int64_t position, int64_t avail, int64_t now_s) const;
   double ObservedOutflowPerSecond(int64_t now_s) const;
   int64_t Available() const;
-  int64_t Grant(const Lease& lease) const;
+  int64_t Grant(const std::string& agent_id, const Lease& lease, int64_t now_ms) const;
+  // Grant when more is wanted than is free and the agent said by bucket what it wants.
+  int64_t OrderedGrant(const std::string& agent_id, const Lease& lease, int64_t avail,
+                       int64_t now_ms) const;
   void AddSessions(int64_t slot, int64_t delta);
   void FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view) const;
   void MarkBucket(int64_t bucket) { changes_.buckets.push_back(bucket); }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace anteroom::coordinator {
@@ -31,6 +32,8 @@ struct Lease {
   int64_t expiry_ms = 0;     // The agent may spend until then.
   int64_t grant_second = 0;  // When it was granted, for the rate window.
   int64_t wanted = 0;        // Last budget_wanted reported.
+  // The same by arrival bucket, oldest first: (bucket, count).
+  std::vector<std::pair<int64_t, int64_t>> wanted_buckets;
   int64_t last_sync_ms = 0;
   // An expired, unsettled lease is presumed spent: that many sessions were added at this slot.
   int64_t presumed_count = 0;

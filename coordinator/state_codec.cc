@@ -72,6 +72,11 @@ v1::LeaseRecord EncodeLease(const std::string& agent_id, const Lease& lease) {
   l.set_last_sync_ms(lease.last_sync_ms);
   l.set_presumed_count(lease.presumed_count);
   l.set_presumed_slot(lease.presumed_slot);
+  for (const auto& [bucket, count] : lease.wanted_buckets) {
+    v1::LeaseWanted* w = l.add_wanted_buckets();
+    w->set_bucket(bucket);
+    w->set_count(count);
+  }
   return l;
 }
 
@@ -84,6 +89,9 @@ Lease DecodeLease(const v1::LeaseRecord& l) {
   lease.last_sync_ms = l.last_sync_ms();
   lease.presumed_count = l.presumed_count();
   lease.presumed_slot = l.presumed_slot();
+  for (const v1::LeaseWanted& w : l.wanted_buckets()) {
+    lease.wanted_buckets.emplace_back(w.bucket(), w.count());
+  }
   return lease;
 }
 

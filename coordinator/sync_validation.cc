@@ -76,6 +76,22 @@ absl::Status ValidateReport(const std::string& f, const v1::RoomReport& r, int64
       return s;
   }
   if (auto s = Range(f + ".budget_wanted", r.budget_wanted(), 0, kMaxBudget); !s.ok()) return s;
+  if (auto s = Size(f + ".wanted_buckets", r.wanted_buckets(), kMaxEntries); !s.ok()) return s;
+  int64_t wanted_sum = 0;
+  for (int i = 0; i < r.wanted_buckets_size(); ++i) {
+    const std::string g = absl::StrCat(f, ".wanted_buckets[", i, "]");
+    const v1::BucketCount& w = r.wanted_buckets(i);
+    if (auto s = Range(g + ".bucket", w.bucket(), oldest_bucket, newest_bucket); !s.ok()) return s;
+    if (i > 0 && w.bucket() <= r.wanted_buckets(i - 1).bucket()) {
+      return Invalid(g + ".bucket", "buckets must be strictly increasing");
+    }
+    if (auto s = Range(g + ".count", w.count(), 1, kMaxCount); !s.ok()) return s;
+    wanted_sum += w.count();
+  }
+  if (r.wanted_buckets_size() > 0 && wanted_sum != r.budget_wanted()) {
+    return Invalid(f + ".wanted_buckets", absl::StrCat("counts sum to ", wanted_sum,
+                                                       ", not budget_wanted ", r.budget_wanted()));
+  }
   if (auto s = Range(f + ".budget_unspent", r.budget_unspent(), 0, kMaxBudget); !s.ok()) return s;
   if (auto s = Range(f + ".direct_arrivals", r.direct_arrivals(), 0, kMaxCount); !s.ok()) return s;
   if (auto s = Range(f + ".invalid_tokens", r.invalid_tokens(), 0, kMaxCount); !s.ok()) return s;

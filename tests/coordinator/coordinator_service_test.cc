@@ -269,6 +269,30 @@ TEST_F(CoordinatorServiceTest, BadSyncRequestsAreRejectedNamingTheField) {
        "rooms[0].session_deltas[0].slot"},
       {[](v1::SyncRequest& r) { r.mutable_rooms(0)->set_budget_unspent(-4); },
        "rooms[0].budget_unspent"},
+      {[](v1::SyncRequest& r) {
+         auto* room = r.mutable_rooms(0);
+         room->set_budget_wanted(2);
+         for (int64_t b : {NowMs() / 1000 - 5, NowMs() / 1000 - 9}) {
+           auto* w = room->add_wanted_buckets();
+           w->set_bucket(b);
+           w->set_count(1);
+         }
+       },
+       "rooms[0].wanted_buckets[1].bucket"},
+      {[](v1::SyncRequest& r) {
+         auto* room = r.mutable_rooms(0);
+         room->set_budget_wanted(5);
+         auto* w = room->add_wanted_buckets();
+         w->set_bucket(NowMs() / 1000 - 5);
+         w->set_count(2);
+       },
+       "rooms[0].wanted_buckets"},
+      {[](v1::SyncRequest& r) {
+         auto* w = r.mutable_rooms(0)->add_wanted_buckets();
+         w->set_bucket(NowMs() / 1000 - 5);
+         w->set_count(0);
+       },
+       "rooms[0].wanted_buckets[0].count"},
       {[gen](v1::SyncRequest& r) {
          r.set_config_generation(gen);
          r.add_rooms()->set_room_id("ghost");

@@ -28,6 +28,7 @@ class RocksDbStoreTest : public ::testing::Test {
                            .expiry_ms = 99,
                            .grant_second = 7,
                            .wanted = 4,
+                           .wanted_buckets = {{1699999990, 3}, {1699999995, 1}},
                            .last_sync_ms = 98,
                            .presumed_count = 1,
                            .presumed_slot = 1000};

@@ -113,6 +113,52 @@ TEST(RoomEngineTest, SessionsExpireAtTheirSlot) {
   EXPECT_EQ(engine.Active(), 0);
 }
 
+v1::RoomReport Wanting(std::vector<std::pair<int64_t, int64_t>> buckets, int64_t unspent = 0) {
+  v1::RoomReport report;
+  report.set_room_id("room");
+  int64_t total = 0;
+  for (const auto& [bucket, count] : buckets) {
+    v1::BucketCount* w = report.add_wanted_buckets();
+    w->set_bucket(bucket);
+    w->set_count(count);
+    total += count;
+  }
+  report.set_budget_wanted(total);
+  report.set_budget_unspent(unspent);
+  return report;
+}
+
+TEST(RoomEngineTest, ScarceBudgetGoesToTheOldestBucketsAcrossAgents) {
+  RoomEngine engine(MakeRoom(4, 1000), {}, Plain());
+  v1::RoomView view;
+  // a1's young users ask first and get all four seats; a2's older users find none.
+  engine.Apply("a1", Wanting({{200, 4}}), false, kStartMs, &view);
+  EXPECT_EQ(view.budget(), 4);
+  engine.Apply("a2", Wanting({{100, 3}}), false, kStartMs + 10, &view);
+  EXPECT_EQ(view.budget(), 0);
+  // a1 spent nothing and asks again: three seats wait for a2's older users, one is left.
+  engine.Apply("a1", Wanting({{200, 4}}, /*unspent=*/4), false, kStartMs + 500, &view);
+  EXPECT_EQ(view.budget(), 1);
+  engine.Apply("a2", Wanting({{100, 3}}), false, kStartMs + 510, &view);
+  EXPECT_EQ(view.budget(), 3);
+  EXPECT_EQ(engine.Outstanding(), 4);
+}
+
+TEST(RoomEngineTest, ScarceBudgetInOneBucketIsSharedInProportion) {
+  RoomEngine engine(MakeRoom(4, 1000), {}, Plain());
+  v1::RoomView view;
+  engine.Apply("a1", Wanting({{100, 6}}), false, kStartMs, &view);
+  EXPECT_EQ(view.budget(), 4);
+  engine.Apply("a2", Wanting({{90, 1}, {100, 2}}), false, kStartMs + 10, &view);
+  EXPECT_EQ(view.budget(), 0);
+  // a1 gives everything back and asks again: a2's user of bucket 90 comes first (one seat),
+  // and the three left are shared 6:2 in bucket 100, rounding up: all three to a1.
+  engine.Apply("a1", Wanting({{100, 6}}, /*unspent=*/4), false, kStartMs + 500, &view);
+  EXPECT_EQ(view.budget(), 3);
+  engine.Apply("a2", Wanting({{90, 1}, {100, 2}}), false, kStartMs + 510, &view);
+  EXPECT_EQ(view.budget(), 1);
+}
+
 TEST(RoomEngineTest, RateLimitCountsGrantsOverTheWindow) {
   RoomEngine engine(MakeRoom(1000, 10), {}, Plain());
   v1::RoomReport report;
