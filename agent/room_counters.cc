@@ -126,8 +126,9 @@ void RoomCounters::Drain(v1::RoomReport* report, int64_t now_ms) {
     d->set_slot(slot);
     d->set_delta(n);
   }
-  std::erase_if(eligible_,
-                [&](const auto& kv) { return kv.second.last_seen_ms + kEligibleWindowMs < now_ms; });
+  std::erase_if(eligible_, [&](const auto& kv) {
+    return kv.second.last_seen_ms + kEligibleWindowMs < now_ms;
+  });
   report->set_budget_wanted(static_cast<int64_t>(eligible_.size()));
   std::map<int64_t, int64_t> wanted;
   for (const auto& [visitor, user] : eligible_) ++wanted[user.bucket];

@@ -421,7 +421,8 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
     c.token.epoch = epoch;
     set_cookie = true;
   }
-  if (eligible) room.counters->CountEligibleWaiting(visitor, room.random ? 0 : c.token.bucket, now_ms);
+  if (eligible)
+    room.counters->CountEligibleWaiting(visitor, room.random ? 0 : c.token.bucket, now_ms);
   return Wait(c, eligible, set_cookie);
 }
 

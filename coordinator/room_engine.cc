@@ -376,7 +376,8 @@ int64_t RoomEngine::OrderedGrant(const std::string& agent_id, const Lease& lease
     if (id == agent_id || l.last_sync_ms < recent || l.wanted <= 0) continue;
     int64_t held = l.granted;
     if (l.wanted_buckets.empty()) {
-      if (l.wanted > held) others.emplace_back(std::numeric_limits<int64_t>::max(), l.wanted - held);
+      if (l.wanted > held)
+        others.emplace_back(std::numeric_limits<int64_t>::max(), l.wanted - held);
       continue;
     }
     for (const auto& [bucket, count] : l.wanted_buckets) {
