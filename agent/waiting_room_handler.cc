@@ -409,8 +409,10 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
                  VisitorEpochFraction(c.token.visitor_id, epoch));
   // Under FIFO, budget goes to the oldest eligible users this agent has seen first; a RANDOM
   // room's buckets say nothing about order.
-  const uint64_t visitor = common::StableHash64(std::string_view(
-      reinterpret_cast<const char*>(c.token.visitor_id.data()), c.token.visitor_id.size()));
+  const uint64_t visitor = eligible ? common::StableHash64(std::string_view(
+                                          reinterpret_cast<const char*>(c.token.visitor_id.data()),
+                                          c.token.visitor_id.size()))
+                                    : 0;
   if (eligible && (room.random ? room.counters->TrySpend(now_ms)
                                : room.counters->TrySpendQueued(visitor, c.token.bucket, now_ms))) {
     return Admit(c, c.token.bucket, c.token.epoch);
