@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks helm/anteroom without a cluster and without Helm.
+"""Checks helm/anteroom without a cluster, and without Helm unless --helm.
 
 For the chart's default values and for each values file given (default: every ci/*.yaml),
 it validates the merged values against values.schema.json, renders every template as
@@ -24,8 +24,13 @@ Usage:
   helm/check_chart.py --expect-error SUBSTRING [--chart DIR] VALUES.yaml
       succeeds only when checking VALUES.yaml fails with a message containing SUBSTRING
   helm/check_chart.py --print VALUES.yaml      print the rendered manifests
+  helm/check_chart.py --helm [VALUES.yaml ...]
+      also runs real Helm (ANTEROOM_HELM, else helm on PATH) on each case: `helm lint --strict`
+      passes, `helm template` output passes the checks above, and it holds the same objects as
+      gotemplate.py renders; with --expect-error, `helm template` must fail with SUBSTRING
 
-Exit status 0 when every case passes, 1 otherwise. Needs python3 and python3-yaml only.
+Exit status 0 when every case passes, 1 otherwise, 77 when --helm finds no helm. Needs python3
+and python3-yaml only.
 """
 
 import argparse
@@ -35,6 +40,8 @@ import glob
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 
 import yaml
@@ -58,6 +65,9 @@ DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$")
 LABEL_KEY = re.compile(r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+# How Go prints a float64 of a million and more (1e+06): a number from values printed without
+# `int`. YAML 1.1 (PyYAML) reads it as a string, Kubernetes as a float.
+GO_EXPONENT = re.compile(r"^-?[0-9](\.[0-9]+)?e[-+][0-9]{2,}$")
 # AgentConfig fields (proto/anteroom/v1/config.proto) a config file may set.
 AGENT_CONFIG_FIELDS = None
 
@@ -209,7 +219,7 @@ def render_chart(chart_dir, values, release="demo", namespace="shop"):
             engine.add(name, f.read())
         names.append(name)
     data = {
-        "Values": values,
+        "Values": gotemplate.helm_values(values),
         "Release": {"Name": release, "Namespace": namespace, "Service": "Helm",
                     "IsInstall": True, "IsUpgrade": False, "Revision": 1},
         "Chart": {"Name": chart["name"], "Version": chart["version"],
@@ -266,11 +276,22 @@ def agent_config_fields():
     return AGENT_CONFIG_FIELDS
 
 
+def go_exponents(v, path=""):
+    """Paths of the values Go printed in e-notation."""
+    if isinstance(v, dict):
+        return [p for k, x in v.items() for p in go_exponents(x, f"{path}.{k}")]
+    if isinstance(v, list):
+        return [p for i, x in enumerate(v) for p in go_exponents(x, f"{path}[{i}]")]
+    return [f"{path[1:]}: {v}"] if isinstance(v, str) and GO_EXPONENT.match(v) else []
+
+
 def check_objects(objs, values):
     errs = []
     by_kind = {}
     for o in objs:
         where = f"{o.get('kind')}/{(o.get('metadata') or {}).get('name')}"
+        for p in go_exponents(o):
+            errs.append(f"{where}: {p} is a float64 in e-notation; print the value through int")
         for field in ("apiVersion", "kind", "metadata"):
             if field not in o:
                 errs.append(f"{where}: missing {field}")
@@ -498,15 +519,21 @@ def check_dashboard(dash, where):
     return errs
 
 
+RELEASE = "demo"
 NAMESPACE = "shop"
 
 
-def check_case(chart_dir, values_file, dump=False):
+def load_values(chart_dir, values_file):
     with open(os.path.join(chart_dir, "values.yaml"), encoding="utf-8") as f:
         values = yaml.safe_load(f)
     if values_file:
         with open(values_file, encoding="utf-8") as f:
             values = deep_merge(values, yaml.safe_load(f) or {})
+    return values
+
+
+def check_case(chart_dir, values_file, dump=False):
+    values = load_values(chart_dir, values_file)
     schema_path = os.path.join(chart_dir, "values.schema.json")
     if os.path.exists(schema_path):
         with open(schema_path, encoding="utf-8") as f:
@@ -515,7 +542,7 @@ def check_case(chart_dir, values_file, dump=False):
         if errs:
             raise CheckError("values do not match values.schema.json:\n  " + "\n  ".join(errs))
     try:
-        _, rendered = render_chart(chart_dir, values, namespace=NAMESPACE)
+        _, rendered = render_chart(chart_dir, values, release=RELEASE, namespace=NAMESPACE)
     except gotemplate.TemplateError as e:
         raise CheckError(f"rendering failed: {e}") from None
     objs = []
@@ -544,13 +571,137 @@ def check_case(chart_dir, values_file, dump=False):
     return objs
 
 
+# ---------------------------------------------------------------------------------------------
+# Real Helm, where there is one. It is not a Debian package, so CI goes without it
+# (scripts/fetch-helm.sh fetches one); with it, gotemplate.py's render must match Helm's.
+
+SKIP = 77  # the tests' SKIP_RETURN_CODE
+
+
+def find_helm():
+    path = os.environ.get("ANTEROOM_HELM")
+    if path:
+        if not os.access(path, os.X_OK):
+            raise CheckError(f"ANTEROOM_HELM={path} is not an executable")
+        return path
+    return shutil.which("helm")
+
+
+def run_helm(helm, *args):
+    p = subprocess.run([helm, *args], capture_output=True, text=True, timeout=60, check=False)
+    return p.returncode, p.stdout + p.stderr
+
+
+def helm_template(helm, chart_dir, values_file):
+    return run_helm(helm, "template", RELEASE, chart_dir, "--namespace", NAMESPACE,
+                    *(["-f", values_file] if values_file else []))
+
+
+def helm_case(helm, chart_dir, values_file):
+    """Lints and renders one case with Helm and checks the manifests; returns them."""
+    values = load_values(chart_dir, values_file)
+    rc, out = run_helm(helm, "lint", "--strict", chart_dir,
+                       *(["-f", values_file] if values_file else []))
+    # --strict fails on warnings; INFO lines ("icon is recommended") are advice.
+    if rc or "[WARNING]" in out or "[ERROR]" in out:
+        raise CheckError(f"helm lint --strict:\n{out.strip()}")
+    rc, out = helm_template(helm, chart_dir, values_file)
+    if rc:
+        raise CheckError(f"helm template: {out.strip()}")
+    try:
+        objs = [d for d in yaml.load_all(out, Loader=StrictLoader) if d is not None]
+    except yaml.YAMLError as e:
+        raise CheckError(f"helm template output is not YAML: {e}") from None
+    errs = check_objects(objs, values)
+    if errs:
+        raise CheckError("\n  ".join(["invalid manifests from helm template:"] + errs))
+    return objs, values
+
+
+def without_random(objs, values):
+    """Blanks what randAlphaNum makes, which differs between any two renders: a generated admin
+    token or signing key, and the checksum over the token."""
+    admin, keys = values["adminToken"], values["signingKeys"]
+    admin_random = not admin["value"] and not admin["existingSecret"]
+    keys_random = not keys["keys"] and not keys["existingSecret"]
+    out = copy.deepcopy(objs)
+    for o in out:
+        data = o.get("data") or {}
+        if o["kind"] == "Secret" and admin_random and admin["key"] in data:
+            data[admin["key"]] = "(random)"
+        if o["kind"] == "Secret" and keys_random and "keys.yaml" in data:
+            data["keys.yaml"] = "(random)"
+        template = (o.get("spec") or {}).get("template") or {}
+        annotations = (template.get("metadata") or {}).get("annotations") or {}
+        if admin_random and "checksum/admin-token" in annotations:
+            annotations["checksum/admin-token"] = "(random)"
+    return out
+
+
+def differences(a, b, path=""):
+    """Where a (gotemplate.py's) and b (Helm's) differ, as paths."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in b:
+                out.append(f"{path}.{k}: only gotemplate.py renders it")
+            elif k not in a:
+                out.append(f"{path}.{k}: only helm renders it")
+            else:
+                out += differences(a[k], b[k], f"{path}.{k}")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{path}[{i}]")]
+    if type(a) is not type(b) or a != b:
+        return [f"{path}: gotemplate.py {json.dumps(a)[:200]}, helm {json.dumps(b)[:200]}"]
+    return []
+
+
+def compare_with_helm(ours, theirs, values):
+    def by_name(objs):
+        return {f"{o['kind']}/{o['metadata']['name']}": o for o in without_random(objs, values)}
+    a, b = by_name(ours), by_name(theirs)
+    errs = []
+    for name in sorted(set(a) | set(b)):
+        if name not in b:
+            errs.append(f"{name}: only gotemplate.py renders it")
+        elif name not in a:
+            errs.append(f"{name}: only helm renders it")
+        else:
+            errs += [f"{name} {d.lstrip('.')}" for d in differences(a[name], b[name])]
+    return errs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--chart", default=os.path.join(HERE, "anteroom"))
     ap.add_argument("--expect-error", metavar="SUBSTRING")
     ap.add_argument("--print", action="store_true", dest="dump")
+    ap.add_argument("--helm", action="store_true", help="also run real Helm on each case")
     ap.add_argument("values", nargs="*")
     args = ap.parse_args()
+
+    helm = None
+    if args.helm:
+        try:
+            helm = find_helm()
+        except CheckError as e:
+            print(f"FAIL: {e}")
+            return 1
+        if not helm:
+            print("skipped: no helm (set ANTEROOM_HELM or put helm on PATH; "
+                  "scripts/fetch-helm.sh fetches one)")
+            return SKIP
+        print(f"helm {run_helm(helm, 'version', '--short')[1].strip()}: {helm}")
+
+    if helm and args.expect_error is not None:
+        rc, out = helm_template(helm, args.chart, args.values[0] if args.values else None)
+        if rc and args.expect_error in out:
+            line = next(x for x in out.splitlines() if args.expect_error in x)
+            print(f"ok: helm template failed as expected: {line.strip()}")
+            return 0
+        print(f"FAIL: expected helm template to fail with '{args.expect_error}':\n{out.strip()}")
+        return 1
 
     if args.expect_error is not None:
         try:
@@ -573,6 +724,12 @@ def main():
         label = os.path.relpath(case) if case else "default values"
         try:
             objs = check_case(args.chart, case, dump=args.dump)
+            if helm:
+                theirs, values = helm_case(helm, args.chart, case)
+                errs = compare_with_helm(objs, theirs, values)
+                if errs:
+                    raise CheckError("\n  ".join(
+                        ["gotemplate.py and helm template render different objects:"] + errs))
         except CheckError as e:
             failed += 1
             print(f"FAIL {label}: {e}", file=sys.stderr)
@@ -581,7 +738,8 @@ def main():
         for o in objs:
             kinds[o["kind"]] = kinds.get(o["kind"], 0) + 1
         if not args.dump:
-            print(f"ok   {label}: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+            print(f"ok   {label}{' (helm too)' if helm else ''}: "
+                  + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
     return 1 if failed else 0
 
 

@@ -9,10 +9,14 @@ that starts using a new construct fails the check instead of rendering wrongly.
 
 Rendering is deterministic: randAlphaNum draws from a seeded generator and lookup finds
 nothing, as `helm template` does without a cluster.
+
+Numbers behave as in Helm: values files reach templates as float64 (see helm_values), which
+print as Go prints them (1e+06 from a million up) and do not compare with ints.
 """
 
 import base64
 import copy
+import decimal
 import hashlib
 import json
 import random
@@ -243,6 +247,45 @@ def truthy(v):
     return True
 
 
+def helm_values(v):
+    """Values as Helm hands them to templates. It reads values files through JSON, so every
+    number in them is a float64; only --set makes ints."""
+    if isinstance(v, dict):
+        return {k: helm_values(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [helm_values(x) for x in v]
+    if isinstance(v, int) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
+def _go_float(f):
+    """A float64 as Go's %v prints it: the shortest digits, in e-notation when the decimal
+    exponent is below -4 or 6 and more (1000000 -> 1e+06)."""
+    if f != f:
+        return "NaN"
+    if f in (float("inf"), float("-inf")):
+        return "+Inf" if f > 0 else "-Inf"
+    if f == 0:
+        return "-0" if str(f).startswith("-") else "0"
+    sign, digits, exp = decimal.Decimal(repr(f)).normalize().as_tuple()
+    digits = "".join(map(str, digits))
+    point = len(digits) + exp  # digits before the decimal point
+    neg = "-" if sign else ""
+    if point - 1 < -4 or point - 1 >= 6:
+        mant = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+        return f"{neg}{mant}e{'-' if point - 1 < 0 else '+'}{abs(point - 1):02d}"
+    if point <= 0:
+        return f"{neg}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return neg + digits + "0" * (point - len(digits))
+    return f"{neg}{digits[:point]}.{digits[point:]}"
+
+
+def _go_type(v):
+    return {bool: "bool", int: "int", float: "float64", str: "string"}.get(type(v), "interface {}")
+
+
 def to_text(v):
     if v is None:
         return ""
@@ -250,8 +293,8 @@ def to_text(v):
         return "true"
     if v is False:
         return "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
+    if isinstance(v, float):
+        return _go_float(v)
     if isinstance(v, (list, tuple)):
         return "[" + " ".join(to_text(x) for x in v) + "]"
     if isinstance(v, dict):
@@ -259,14 +302,49 @@ def to_text(v):
     return str(v)
 
 
+def _json_numbers(v):
+    """Helm's toYaml and toJson go through encoding/json, which writes a whole float64 as an
+    integer (1000000, not 1e+06 or 1000000.0)."""
+    if isinstance(v, dict):
+        return {k: _json_numbers(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_json_numbers(x) for x in v]
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e21:
+        return int(v)
+    return v
+
+
+class _GoYamlDumper(yaml.SafeDumper):
+    """Picks string styles as Go's yaml does, so rendered text (and checksums over it) match
+    Helm's: a literal block for several lines, double quotes for what would read as another
+    type ("0123", "true"), else plain or single quotes as the emitter allows."""
+
+    def represent_str(self, data):
+        style = None
+        if "\n" in data:
+            style = "|"
+        elif self.resolve(yaml.ScalarNode, data, (True, False)) != "tag:yaml.org,2002:str":
+            style = '"'
+        return self.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_GoYamlDumper.add_representer(str, _GoYamlDumper.represent_str)
+
+
 def _to_yaml(v):
     if v is None:
         return "null"
-    out = yaml.safe_dump(v, default_flow_style=False, sort_keys=True, width=1 << 20,
-                         allow_unicode=True)
+    out = yaml.dump(_json_numbers(v), Dumper=_GoYamlDumper, default_flow_style=False,
+                    sort_keys=True, width=1 << 20, allow_unicode=True)
     if out.endswith("\n...\n"):
         out = out[:-5]
     return out.rstrip("\n")
+
+
+def _to_json(v):
+    out = json.dumps(_json_numbers(v), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    # encoding/json escapes HTML characters.
+    return out.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _go_printf(fmt, *args):
@@ -288,14 +366,15 @@ def _go_printf(fmt, *args):
         a = args[i]
         i += 1
         if verb == "d":
-            if isinstance(a, float) and a.is_integer():
-                a = int(a)
+            # A float64 from values is no %d operand in Go: pipe it through int first.
             if not isinstance(a, int) or isinstance(a, bool):
-                out.append(f"%!d({type(a).__name__}={to_text(a)})")
+                out.append(f"%!d({_go_type(a)}={to_text(a)})")
             else:
                 out.append(str(a))
+        elif verb == "s" and (a is None or isinstance(a, (bool, int, float))):
+            out.append("%!s(<nil>)" if a is None else f"%!s({_go_type(a)}={to_text(a)})")
         elif verb == "q":
-            out.append(json.dumps(to_text(a)))
+            out.append(json.dumps(to_text(a), ensure_ascii=False))
         else:
             out.append(to_text(a))
     return "".join(out)
@@ -349,17 +428,47 @@ def _indent(n, s):
     return "\n".join(pad + line for line in to_text(s).split("\n"))
 
 
+def _kind(v):
+    """Go's basic kinds. Comparing two kinds is an error, such as a float64 from values with an
+    int literal (eq .Values.replicas 1); nil only equals nil."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "string"
+    return "other"
+
+
 def _cmp(op):
     def f(a, b):
-        if isinstance(a, bool) or isinstance(b, bool) or type(a) != type(b):
-            if not (isinstance(a, (int, float)) and isinstance(b, (int, float))):
-                raise TemplateError(f"incompatible types for comparison: {a!r}, {b!r}")
+        ka, kb = _kind(a), _kind(b)
+        if ka not in ("int", "float", "string") or kb not in ("int", "float", "string"):
+            raise TemplateError(f"invalid type for comparison: {a!r}, {b!r}")
+        if ka != kb:
+            raise TemplateError(f"incompatible types for comparison: {a!r}, {b!r}")
         return op(a, b)
     return f
 
 
 def _eq(a, *bs):
-    return any(a == b for b in bs)
+    for b in bs:
+        ka, kb = _kind(a), _kind(b)
+        if ka is None or kb is None:
+            if ka == kb:
+                return True
+            continue
+        if ka != kb:
+            raise TemplateError(f"incompatible types for comparison: {a!r}, {b!r}")
+        if ka == "other":
+            raise TemplateError(f"non-comparable type {a!r}")
+        if a == b:
+            return True
+    return False
 
 
 def _print(*args):
@@ -385,10 +494,12 @@ class Engine:
             "default": lambda d, v=None: v if truthy(v) else d,
             "required": _required,
             "fail": _fail,
-            "quote": lambda *a: " ".join(json.dumps(to_text(x)) for x in a),
-            "squote": lambda *a: " ".join("'" + to_text(x) + "'" for x in a),
+            # Sprig's quote and squote skip nil arguments.
+            "quote": lambda *a: " ".join(json.dumps(to_text(x), ensure_ascii=False)
+                                         for x in a if x is not None),
+            "squote": lambda *a: " ".join("'" + to_text(x) + "'" for x in a if x is not None),
             "toYaml": _to_yaml,
-            "toJson": lambda v: json.dumps(v, separators=(",", ":"), sort_keys=True),
+            "toJson": _to_json,
             "nindent": lambda n, s: "\n" + _indent(n, s),
             "indent": _indent,
             "printf": _go_printf,
@@ -418,7 +529,7 @@ class Engine:
             "join": lambda sep, l: sep.join(to_text(x) for x in (l or [])),
             "splitList": lambda sep, s: to_text(s).split(sep),
             "eq": _eq,
-            "ne": lambda a, b: a != b,
+            "ne": lambda a, b: not _eq(a, b),
             "lt": _cmp(lambda a, b: a < b),
             "le": _cmp(lambda a, b: a <= b),
             "gt": _cmp(lambda a, b: a > b),

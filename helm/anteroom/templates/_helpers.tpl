@@ -1,3 +1,8 @@
+{{/*
+Numbers: Helm reads values files as float64, and Go prints a float64 of a million or more as
+1e+06. Templates print every number from values through `int`, or through `toYaml` where the
+value may also be a string ("25%").
+*/}}
 {{/* Names. Kubernetes names are at most 63 characters; the suffixes below are short. */}}
 {{- define "anteroom.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
