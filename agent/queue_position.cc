@@ -53,7 +53,9 @@ QueuePosition PositionOf(const v1::RoomView& view, int64_t bucket, double visito
 int64_t RefreshAfterSeconds(bool eligible, const QueuePosition& position, int64_t refresh_seconds) {
   if (eligible) return 1;
   if (position.eta_seconds <= 2 * refresh_seconds) {
-    return std::clamp<int64_t>(position.eta_seconds / 4, 2, refresh_seconds);
+    // A short wait (often a room under its limits, briefly behind a burst) polls soon: the
+    // user is let in at the first poll after the marker reaches them.
+    return std::clamp<int64_t>(position.eta_seconds / 4, 1, refresh_seconds);
   }
   return refresh_seconds;
 }

@@ -126,6 +126,7 @@ void RoomEngine::CompactRateWindow(int64_t now_s) {
 
 void RoomEngine::ExpireLeases(int64_t now_ms) {
   total_wanted_ = 0;
+  total_arrival_rate_ = 0.0;
   const int64_t recent = now_ms - 3 * options_.lease_ms;
   for (auto it = state_.leases.begin(); it != state_.leases.end();) {
     Lease& lease = it->second;
@@ -147,7 +148,10 @@ void RoomEngine::ExpireLeases(int64_t now_ms) {
       it = state_.leases.erase(it);
       continue;
     }
-    if (lease.last_sync_ms >= recent) total_wanted_ += lease.wanted;
+    if (lease.last_sync_ms >= recent) {
+      total_wanted_ += lease.wanted;
+      total_arrival_rate_ += lease.arrival_rate;
+    }
     ++it;
   }
 }
@@ -353,6 +357,34 @@ void RoomEngine::BuildEta(int64_t now_ms, int64_t avail) {
   seconds_per_user_ = rate > 0 ? 1.0 / rate : 0.0;
 }
 
+void RoomEngine::UpdateArrivalRate(Lease& lease, int64_t direct_arrivals, int64_t now_ms) {
+  // An exponentially weighted rate over the reports' own intervals, so that a tick with no
+  // newcomer does not zero it and a late report does not inflate it.
+  if (lease.last_sync_ms <= 0 || now_ms <= lease.last_sync_ms) {
+    lease.arrival_rate = 0.0;
+    return;
+  }
+  const double dt_ms =
+      std::min<double>(static_cast<double>(now_ms - lease.last_sync_ms), kArrivalRateWindowMs);
+  const double instant = static_cast<double>(std::max<int64_t>(0, direct_arrivals)) * 1000.0 /
+                         static_cast<double>(now_ms - lease.last_sync_ms);
+  const double alpha = 1.0 - std::exp(-dt_ms / kArrivalRateWindowMs);
+  lease.arrival_rate += alpha * (instant - lease.arrival_rate);
+}
+
+int64_t RoomEngine::RatePrefetch(const Lease& lease, int64_t seats_free) const {
+  // Newcomers over one lease, with room for a Poisson burst (mean + 3 standard deviations),
+  // so that a newcomer rarely finds the agent out of budget before its next grant. It is held
+  // as active (I1), so each agent holds at most its share of the free seats, by arrival rate:
+  // together they never hold more seats than are free.
+  const double mean = lease.arrival_rate * static_cast<double>(options_.lease_ms) / 1000.0;
+  if (mean <= 0.0 || seats_free <= 0) return 0;
+  const auto want = static_cast<int64_t>(std::ceil(mean + 3.0 * std::sqrt(mean)));
+  const double share = lease.arrival_rate / std::max(total_arrival_rate_, lease.arrival_rate);
+  const auto cap = static_cast<int64_t>(static_cast<double>(seats_free) * share);
+  return std::min(want, cap);
+}
+
 int64_t RoomEngine::Grant(const std::string& agent_id, const Lease& lease, int64_t now_ms) const {
   if (!limits_.admits || lease.wanted <= 0) return 0;
   const int64_t avail = Available();
@@ -474,15 +506,24 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
   state_.core.invalid_tokens += report.invalid_tokens();
   CompactSessions(now_s);
 
-  // While nobody waits, newcomers are admitted on arrival: prefetch two leases' worth of the
-  // agent's arrival rate so no one queues. Once a queue exists, budget only goes to users the
-  // marker made eligible, so newcomers cannot take the seats it promised.
-  // An idle agent also keeps one seat, while all budget out stays within half the free seats,
-  // so the first visitor after a quiet spell walks straight in too.
+  UpdateArrivalRate(lease, report.direct_arrivals(), now_ms);
+
+  // While nobody waits, newcomers are admitted on arrival: prefetch enough for the agent's
+  // arrival rate that no one queues. Once a queue exists, agents spend budget only on users the
+  // marker made eligible, so newcomers cannot take the seats it promised; but while the room
+  // could seat everyone waiting and more, agents still hold budget for their arrival rate, out
+  // of the seats nobody waiting needs, so that a short queue (users who came in a burst the
+  // prefetch did not cover) is let in at their next poll instead of a round trip later, and
+  // empties, rather than queueing everyone who comes after it.
   int64_t prefetch = 0;
-  if (waiting_total_ == 0) {
-    prefetch = 2 * report.direct_arrivals();
-    const int64_t seats_free = limits_.total_active_users - Active();
+  const int64_t seats_free = limits_.total_active_users - Active();
+  if (waiting_total_ > 0) {
+    const int64_t surplus = Available() - waiting_total_;
+    if (surplus > 0) prefetch = RatePrefetch(lease, surplus);
+  } else {
+    prefetch = std::max(2 * report.direct_arrivals(), RatePrefetch(lease, seats_free));
+    // An idle agent also keeps one seat, while all budget out stays within half the free
+    // seats, so the first visitor after a quiet spell walks straight in too.
     if (options_.idle_prefetch && prefetch == 0 && report.budget_wanted() == 0 && Available() > 0 &&
         2 * (outstanding_ + 1) <= seats_free) {
       prefetch = 1;

@@ -102,6 +102,11 @@ class RoomEngine {
   double ObservedOutflowPerSecond(int64_t now_s) const;
   int64_t Available() const;
   int64_t Grant(const std::string& agent_id, const Lease& lease, int64_t now_ms) const;
+  // Smooths the agent's newcomers per second into lease.arrival_rate (before last_sync_ms moves).
+  static void UpdateArrivalRate(Lease& lease, int64_t direct_arrivals, int64_t now_ms);
+  // Budget to hold ahead for the agent's newcomers while nobody waits.
+  int64_t RatePrefetch(const Lease& lease, int64_t seats_free) const;
+  static constexpr double kArrivalRateWindowMs = 5000.0;
   // Grant when more is wanted than is free and the agent said by bucket what it wants.
   int64_t OrderedGrant(const std::string& agent_id, const Lease& lease, int64_t avail,
                        int64_t now_ms) const;
@@ -127,7 +132,8 @@ class RoomEngine {
   std::vector<WaitingBucket> waiting_;  // Buckets with waiting users, oldest first.
   int64_t waiting_total_ = 0;
   int64_t total_wanted_ = 0;
-  int64_t marker_moved_ms_ = -1;  // When the marker last advanced (not persisted).
+  double total_arrival_rate_ = 0.0;  // Of agents heard from lately, as of the last ExpireLeases.
+  int64_t marker_moved_ms_ = -1;     // When the marker last advanced (not persisted).
   std::vector<v1::EtaEntry> eta_;
   double seconds_per_user_ = 0;
 };

@@ -35,6 +35,8 @@ struct Lease {
   // The same by arrival bucket, oldest first: (bucket, count).
   std::vector<std::pair<int64_t, int64_t>> wanted_buckets;
   int64_t last_sync_ms = 0;
+  // The agent's newcomers per second (direct_arrivals), smoothed: sizes its prefetch.
+  double arrival_rate = 0.0;
   // An expired, unsettled lease is presumed spent: that many sessions were added at this slot.
   int64_t presumed_count = 0;
   int64_t presumed_slot = 0;

@@ -70,6 +70,7 @@ v1::LeaseRecord EncodeLease(const std::string& agent_id, const Lease& lease) {
   l.set_grant_second(lease.grant_second);
   l.set_wanted(lease.wanted);
   l.set_last_sync_ms(lease.last_sync_ms);
+  l.set_arrival_rate(lease.arrival_rate);
   l.set_presumed_count(lease.presumed_count);
   l.set_presumed_slot(lease.presumed_slot);
   for (const auto& [bucket, count] : lease.wanted_buckets) {
@@ -87,6 +88,7 @@ Lease DecodeLease(const v1::LeaseRecord& l) {
   lease.grant_second = l.grant_second();
   lease.wanted = l.wanted();
   lease.last_sync_ms = l.last_sync_ms();
+  lease.arrival_rate = l.arrival_rate();
   lease.presumed_count = l.presumed_count();
   lease.presumed_slot = l.presumed_slot();
   for (const v1::LeaseWanted& w : l.wanted_buckets()) {

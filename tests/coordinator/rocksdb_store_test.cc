@@ -30,6 +30,7 @@ class RocksDbStoreTest : public ::testing::Test {
                            .wanted = 4,
                            .wanted_buckets = {{1699999990, 3}, {1699999995, 1}},
                            .last_sync_ms = 98,
+                           .arrival_rate = 2.5,
                            .presumed_count = 1,
                            .presumed_slot = 1000};
     s.core.grants_by_second[1700000000] = 3;

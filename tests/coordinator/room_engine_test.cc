@@ -58,6 +58,123 @@ TEST(RoomEngineTest, LightLoadGrantsWhatAnAgentWants) {
   // Once a queue exists, only eligible demand gets budget.
 }
 
+TEST(RoomEngineTest, PrefetchFollowsTheSmoothedArrivalRateWithBurstRoom) {
+  RoomEngine engine(MakeRoom(1000, 100000), {}, Plain());
+  v1::RoomReport report;
+  report.set_room_id("room");
+  v1::RoomView view;
+  // Three newcomers every 500 ms tick: 6 a second, 6 per 1 s lease.
+  int64_t now = kStartMs;
+  for (int tick = 0; tick < 40; ++tick, now += 500) {
+    report.set_direct_arrivals(3);
+    engine.Apply("a1", report, false, now, &view);
+  }
+  // Mean 6 plus three standard deviations (7.3): far more than two ticks' worth (6).
+  EXPECT_GE(view.budget(), 13);
+  EXPECT_LE(view.budget(), 14);
+  // A tick without newcomers barely moves the smoothed rate.
+  report.set_direct_arrivals(0);
+  engine.Apply("a1", report, false, now, &view);
+  EXPECT_GE(view.budget(), 12);
+  // A long quiet spell lets it go.
+  for (int tick = 0; tick < 60; ++tick, now += 500) engine.Apply("a1", report, false, now, &view);
+  EXPECT_LE(view.budget(), 1);
+}
+
+TEST(RoomEngineTest, PrefetchSharesTheFreeSeatsByArrivalRate) {
+  RoomEngine engine(MakeRoom(12, 100000), {}, Plain());
+  v1::RoomReport fast;
+  fast.set_room_id("room");
+  v1::RoomReport slow = fast;
+  v1::RoomView a1;
+  v1::RoomView a2;
+  int64_t now = kStartMs;
+  for (int tick = 0; tick < 40; ++tick, now += 500) {
+    // a1 sees 2 newcomers a tick, a2 one every other tick: 4/s and 1/s.
+    fast.set_direct_arrivals(2);
+    fast.set_budget_unspent(a1.budget());  // Nobody came in after all: it all returns.
+    engine.Apply("a1", fast, false, now, &a1);
+    slow.set_direct_arrivals(tick % 2);
+    slow.set_budget_unspent(a2.budget());
+    engine.Apply("a2", slow, false, now + 1, &a2);
+    ASSERT_LE(a1.budget() + a2.budget(), 12) << "tick " << tick << ": more held than is free";
+  }
+  // Alone, a1 would want 4 + 3 x 2 = 10 and a2 1 + 3 = 4; the 12 free seats split 4:1.
+  EXPECT_EQ(a1.budget(), 9);
+  EXPECT_LE(a2.budget(), 2);
+}
+
+TEST(RoomEngineTest, ShortQueueInARoomWithSeatsToSpareStillGetsPrefetch) {
+  // 100 seats, nobody in; a1 sees 2 newcomers a tick (4/s).
+  RoomEngine engine(MakeRoom(100, 100000, 60, 5), {}, Plain());
+  v1::RoomReport report;
+  report.set_room_id("room");
+  v1::RoomView view;
+  int64_t now = kStartMs;
+  for (int tick = 0; tick < 40; ++tick, now += 500) {
+    report.set_direct_arrivals(2);
+    report.set_budget_unspent(view.budget());
+    engine.Apply("a1", report, false, now, &view);
+  }
+  const int64_t alone = view.budget();
+  EXPECT_EQ(alone, 10);  // 4 + 3 x 2.
+  // Two of them came in one burst and queued.
+  const int64_t now_s = now / 1000;
+  auto* a = report.add_arrivals();
+  a->set_bucket(now_s - 1);
+  a->set_count(2);
+  auto* p = report.add_presence();
+  p->set_bucket(now_s - 1);
+  p->set_epoch(EpochOfMs(now, 5));
+  p->set_count(2);
+  report.set_budget_unspent(view.budget());
+  engine.Apply("a1", report, false, now, &view);
+  // The queue shows at the agent's next Sync.
+  v1::RoomReport next;
+  next.set_room_id("room");
+  next.set_direct_arrivals(2);
+  next.set_budget_unspent(view.budget());
+  engine.Apply("a1", next, false, now + 500, &view);
+  ASSERT_EQ(engine.Status(now + 500).waiting(), 2);
+  // The room could seat them and more: the agent keeps budget for its arrival rate, which it
+  // may spend only on users the marker reaches, so they get in at their next poll.
+  EXPECT_EQ(view.budget(), alone);
+}
+
+TEST(RoomEngineTest, AFullRoomGivesNoPrefetchBesideItsQueue) {
+  RoomEngine engine(MakeRoom(10, 100000, 60, 5), {}, Plain());
+  v1::RoomReport report;
+  report.set_room_id("room");
+  v1::RoomView view;
+  int64_t now = kStartMs;
+  for (int tick = 0; tick < 40; ++tick, now += 500) {
+    report.set_direct_arrivals(2);
+    report.set_budget_unspent(view.budget());
+    engine.Apply("a1", report, false, now, &view);
+  }
+  // Eight sessions start and twelve users queue: more wait than the two seats left.
+  report.set_budget_unspent(view.budget());
+  auto* d = report.add_session_deltas();
+  d->set_slot(SlotCeilMs(now + 60'000));
+  d->set_delta(8);
+  const int64_t now_s = now / 1000;
+  auto* a = report.add_arrivals();
+  a->set_bucket(now_s - 1);
+  a->set_count(12);
+  auto* p = report.add_presence();
+  p->set_bucket(now_s - 1);
+  p->set_epoch(EpochOfMs(now, 5));
+  p->set_count(12);
+  engine.Apply("a1", report, false, now, &view);
+  v1::RoomReport next;
+  next.set_room_id("room");
+  next.set_direct_arrivals(2);
+  next.set_budget_unspent(view.budget());
+  engine.Apply("a1", next, false, now + 500, &view);
+  ASSERT_EQ(engine.Status(now + 500).waiting(), 12);
+  EXPECT_EQ(view.budget(), 0) << "no eligible user asked, and no seat is spare";
+}
+
 TEST(RoomEngineTest, NeverGrantsPastCapacity) {
   RoomEngine engine(MakeRoom(3, 1000), {}, Plain());
   v1::RoomReport report;
