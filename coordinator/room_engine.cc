@@ -360,26 +360,28 @@ void RoomEngine::BuildEta(int64_t now_ms, int64_t avail) {
 void RoomEngine::UpdateArrivalRate(Lease& lease, int64_t direct_arrivals, int64_t now_ms) {
   // An exponentially weighted rate over the reports' own intervals, so that a tick with no
   // newcomer does not zero it and a late report does not inflate it.
-  if (lease.last_sync_ms <= 0 || now_ms <= lease.last_sync_ms) {
-    lease.arrival_rate = 0.0;
+  if (lease.last_sync_ms <= 0) {
+    lease.arrival_rate = 0.0;  // A new agent: no interval to measure over yet.
     return;
   }
-  const double dt_ms =
-      std::min<double>(static_cast<double>(now_ms - lease.last_sync_ms), kArrivalRateWindowMs);
-  const double instant = static_cast<double>(std::max<int64_t>(0, direct_arrivals)) * 1000.0 /
-                         static_cast<double>(now_ms - lease.last_sync_ms);
+  if (now_ms <= lease.last_sync_ms) return;  // The same instant, or the clock stepped back.
+  const double dt_ms = static_cast<double>(now_ms - lease.last_sync_ms);
+  const double instant =
+      static_cast<double>(std::max<int64_t>(0, direct_arrivals)) * 1000.0 / dt_ms;
   const double alpha = 1.0 - std::exp(-dt_ms / kArrivalRateWindowMs);
   lease.arrival_rate += alpha * (instant - lease.arrival_rate);
+  if (!std::isfinite(lease.arrival_rate) || lease.arrival_rate < 0.0) lease.arrival_rate = 0.0;
 }
 
 int64_t RoomEngine::RatePrefetch(const Lease& lease, int64_t seats_free) const {
   // Newcomers over one lease, with room for a Poisson burst (mean + 3 standard deviations),
   // so that a newcomer rarely finds the agent out of budget before its next grant. It is held
   // as active (I1), so each agent holds at most its share of the free seats, by arrival rate:
-  // together they never hold more seats than are free.
+  // what they hold together stays near the free seats (Grant caps it by Available() anyway).
   const double mean = lease.arrival_rate * static_cast<double>(options_.lease_ms) / 1000.0;
-  if (mean <= 0.0 || seats_free <= 0) return 0;
-  const auto want = static_cast<int64_t>(std::ceil(mean + 3.0 * std::sqrt(mean)));
+  if (!(mean > 0.0) || seats_free <= 0) return 0;  // Also NaN.
+  const auto want = static_cast<int64_t>(
+      std::min(std::ceil(mean + 3.0 * std::sqrt(mean)), static_cast<double>(seats_free)));
   const double share = lease.arrival_rate / std::max(total_arrival_rate_, lease.arrival_rate);
   const auto cap = static_cast<int64_t>(static_cast<double>(seats_free) * share);
   return std::min(want, cap);

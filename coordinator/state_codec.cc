@@ -1,5 +1,6 @@
 #include "coordinator/state_codec.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace anteroom::coordinator {
@@ -88,7 +89,9 @@ Lease DecodeLease(const v1::LeaseRecord& l) {
   lease.grant_second = l.grant_second();
   lease.wanted = l.wanted();
   lease.last_sync_ms = l.last_sync_ms();
-  lease.arrival_rate = l.arrival_rate();
+  // A rate that is not a finite non-negative number (a damaged record) only costs prefetch.
+  lease.arrival_rate =
+      std::isfinite(l.arrival_rate()) && l.arrival_rate() > 0.0 ? l.arrival_rate() : 0.0;
   lease.presumed_count = l.presumed_count();
   lease.presumed_slot = l.presumed_slot();
   for (const v1::LeaseWanted& w : l.wanted_buckets()) {

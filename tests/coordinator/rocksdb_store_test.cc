@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "coordinator/state_codec.h"
 #include "tests/testing/process.h"
@@ -176,6 +178,25 @@ TEST(StateCodecTest, KeysSortNumericallyAndParseBack) {
   EXPECT_EQ(v, -77);
   EXPECT_FALSE(ParseRoomIntKey("short", &room, &v).ok());
   EXPECT_FALSE(DecodeFixed64("abc").ok());
+}
+
+}  // namespace
+}  // namespace anteroom::coordinator
+
+namespace anteroom::coordinator {
+namespace {
+
+TEST(StateCodecTest, ADamagedArrivalRateDecodesAsNoRate) {
+  for (double bad : {std::nan(""), std::numeric_limits<double>::infinity(), -3.0}) {
+    Lease good;
+    good.granted = 2;
+    good.arrival_rate = 1.0;
+    v1::LeaseRecord record = EncodeLease("agent-a", good);
+    record.set_arrival_rate(bad);
+    const Lease lease = DecodeLease(record);
+    EXPECT_EQ(lease.arrival_rate, 0.0) << bad;
+    EXPECT_EQ(lease.granted, 2);
+  }
 }
 
 }  // namespace

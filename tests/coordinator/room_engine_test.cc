@@ -76,6 +76,11 @@ TEST(RoomEngineTest, PrefetchFollowsTheSmoothedArrivalRateWithBurstRoom) {
   report.set_direct_arrivals(0);
   engine.Apply("a1", report, false, now, &view);
   EXPECT_GE(view.budget(), 12);
+  // Neither does a report at the same instant or from a clock that stepped back.
+  engine.Apply("a1", report, false, now, &view);
+  engine.Apply("a1", report, false, now - 2000, &view);
+  EXPECT_GE(view.budget(), 12);
+  now += 500;
   // A long quiet spell lets it go.
   for (int tick = 0; tick < 60; ++tick, now += 500) engine.Apply("a1", report, false, now, &view);
   EXPECT_LE(view.budget(), 1);
