@@ -34,6 +34,11 @@ struct Decision {
 
   // Both: extra response headers (Set-Cookie, Cache-Control, Retry-After, Location...).
   std::vector<std::pair<std::string, std::string>> headers;
+
+  // Not an answer yet when > 0: the handler expects what the request needs (budget for an
+  // eligible user) within about this long. The HTTP layer asks it again after that, with
+  // RequestView::budget_holds counted up; nothing else in the decision is meaningful.
+  int64_t hold_ms = 0;
 };
 
 }  // namespace anteroom::agent

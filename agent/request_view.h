@@ -20,6 +20,7 @@ struct RequestView {
   std::string_view client_ip;        // Peer address, "203.0.113.7" or "2001:db8::1".
   bool websocket_upgrade = false;    // Connection: upgrade + Upgrade: websocket.
   bool tls = false;                  // Whether the client connection was TLS.
+  int budget_holds = 0;              // Times this request was already held (Decision::hold_ms).
   // Any other header by case-insensitive name (first value); nullopt when absent.
   std::function<std::optional<std::string_view>(std::string_view name)> header;
 };

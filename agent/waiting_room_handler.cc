@@ -83,6 +83,9 @@ WaitingRoomHandler::WaitingRoomHandler(const AgentState& state, const common::Cl
       .admitted = outcome("admitted"),
       .admitted_now = outcome("admitted_now"),
       .queued = outcome("queued"),
+      .held = metrics.RegisterCounter(
+          "anteroom_agent_budget_holds_total",
+          "Requests of eligible users held for the budget an early Sync was fetching."),
       .closed = outcome("closed"),
       .fail_open = outcome("fail_open"),
       .revoked = outcome("revoked"),
@@ -416,6 +419,17 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
   if (eligible && (room.random ? room.counters->TrySpend(now_ms)
                                : room.counters->TrySpendQueued(visitor, c.token.bucket, now_ms))) {
     return Admit(c, c.token.bucket, c.token.epoch);
+  }
+  if (eligible && request.budget_holds < options_.budget_holds) {
+    // Budget for this user comes with the early Sync this asks for: hold the request for it
+    // rather than send the user back to poll, which costs a second or more, and lets users
+    // who happen to poll where budget is pass them. Nothing else is counted until the answer.
+    room.counters->CountEligibleWaiting(visitor, room.random ? 0 : c.token.bucket, now_ms);
+    if (request.budget_holds == 0) outcomes_.held->Increment();
+    Decision d;
+    d.kind = Decision::Kind::kRespond;
+    d.hold_ms = options_.budget_hold_ms;
+    return d;
   }
   bool set_cookie = false;
   if (c.token.epoch < epoch) {

@@ -29,6 +29,10 @@ struct HandlerOptions {
   // Consecutive failures of live traffic (no connection, a reset before the response, 5xx)
   // that mark an origin down before its next probe; 0 turns passive checks off.
   int passive_down_after = 3;
+  // An eligible user who finds no budget left is held this many times, `budget_hold_ms` each,
+  // while an early Sync fetches budget, instead of being sent back to poll (0 turns it off).
+  int budget_holds = 3;
+  int64_t budget_hold_ms = 150;
 };
 
 class WaitingRoomHandler final : public RequestHandler {
@@ -53,6 +57,7 @@ class WaitingRoomHandler final : public RequestHandler {
     common::Counter* admitted;      // Requests of users already admitted.
     common::Counter* admitted_now;  // Users let in by this request.
     common::Counter* queued;
+    common::Counter* held;  // Eligible users held for budget (each request once).
     common::Counter* closed;
     common::Counter* fail_open;
     common::Counter* revoked;

@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <exception>
+#include <limits>
 #include <utility>
 
 namespace anteroom::agent::http {
@@ -30,6 +31,8 @@ constexpr milliseconds kLingerTime{2'000};
 constexpr size_t kTunnelBufferBytes = 16 * 1024;
 // How often a WebSocket tunnel checks that its origin is still up.
 constexpr std::chrono::milliseconds kTunnelOriginCheck{500};
+// However often a handler asks to hold one request, it is asked for an answer after this many.
+constexpr int kMaxBudgetHolds = 8;
 
 constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
@@ -193,6 +196,20 @@ asio::awaitable<void> Session::Run() {
     Decision decision;
     RequestFacts facts;
     HeadRead verdict = Decide(decision, facts);
+    // The handler expects what this request needs shortly: ask again then. A draining agent
+    // asks at once for a final answer (an absurd hold count).
+    for (int holds = 1; verdict.status == HeadRead::kOk && decision.hold_ms > 0; ++holds) {
+      const bool last = worker_.draining() || holds > kMaxBudgetHolds;
+      if (!last) {
+        asio::steady_timer timer(socket_.get_executor());
+        timer.expires_after(std::chrono::milliseconds(std::min<int64_t>(decision.hold_ms, 1000)));
+        co_await timer.async_wait(kUseTuple);
+      }
+      decision = Decision{};
+      facts = RequestFacts{};
+      verdict = Decide(decision, facts, last ? std::numeric_limits<int>::max() : holds);
+      if (last) break;
+    }
     bool keep_alive = false;
     if (verdict.status == HeadRead::kRefused) {
       co_await Refuse(verdict.refusal_status, verdict.refusal_reason);
@@ -264,7 +281,7 @@ bool Session::ParseRequestHead(size_t& scanned, HeadRead& result) {
   return true;
 }
 
-Session::HeadRead Session::Decide(Decision& decision, RequestFacts& facts) {
+Session::HeadRead Session::Decide(Decision& decision, RequestFacts& facts, int budget_holds) {
   RequestParser& parser = *request_parser_;
   const MessageHead& head = request_head_;
   if (!TransferEncodingSupported(head.fields)) {
@@ -321,6 +338,7 @@ Session::HeadRead Session::Decide(Decision& decision, RequestFacts& facts) {
   }
   view.client_ip = client_ip_;
   view.websocket_upgrade = facts.websocket;
+  view.budget_holds = budget_holds;
   view.header = header_lookup_;
 
   try {

@@ -87,7 +87,7 @@ class Session final : public TrackedConnection {
   bool ParseRequestHead(size_t& scanned, HeadRead& result);
   // What to do with the request whose head was parsed: the handler's decision, without I/O.
   // kRefused for requests the proxy does not take, kClosed when the handler threw.
-  HeadRead Decide(Decision& decision, RequestFacts& facts);
+  HeadRead Decide(Decision& decision, RequestFacts& facts, int budget_holds = 0);
   // One request, answered or relayed; each returns whether the connection can go on.
   asio::awaitable<bool> Respond(const Decision& decision, const RequestFacts& facts,
                                 size_t head_length);

@@ -54,7 +54,7 @@ class WaitingRoomHandlerTest : public ::testing::Test {
   }
 
   Decision Request(const std::string& path, const std::string& cookie = "",
-                   const std::string& accept = "") {
+                   const std::string& accept = "", int budget_holds = 0) {
     // The view points into these, as into a parser's buffers.
     target_ = path;
     path_ = path.substr(0, path.find('?'));
@@ -70,6 +70,7 @@ class WaitingRoomHandlerTest : public ::testing::Test {
     r.accept_language = "en";
     r.client_ip = "203.0.113.7";
     r.header = [](std::string_view) -> std::optional<std::string_view> { return std::nullopt; };
+    r.budget_holds = budget_holds;
     return handler_.Handle(r);
   }
 
@@ -169,8 +170,14 @@ TEST_F(WaitingRoomHandlerTest, QueuedUserEntersWhenEligibleAndBudgetIsLeft) {
   // The marker passes the user's bucket and budget arrives: the next request goes through.
   view_.mutable_marker()->set_admit_through_bucket(kNowMs / 1000 + 1);
   Publish();
-  Decision no_budget = Request("/", cookie);
+  // No budget here yet: the request is held for the early Sync it asks for.
+  Decision held = Request("/", cookie);
+  EXPECT_GT(held.hold_ms, 0);
+  EXPECT_TRUE(counters_->Starved()) << "an early Sync is due";
+  // Held as often as the handler allows; then the page, polling fast.
+  Decision no_budget = Request("/", cookie, "", HandlerOptions{}.budget_holds);
   EXPECT_EQ(no_budget.kind, Decision::Kind::kRespond);
+  EXPECT_EQ(no_budget.hold_ms, 0);
   EXPECT_EQ(Header(no_budget, "Retry-After"), "1") << "eligible users poll fast";
   EXPECT_EQ(Drain().budget_wanted(), 1);
   GiveBudget(1);
@@ -180,6 +187,25 @@ TEST_F(WaitingRoomHandlerTest, QueuedUserEntersWhenEligibleAndBudgetIsLeft) {
   v1::RoomReport r = Drain();
   ASSERT_EQ(r.admissions_size(), 1);
   EXPECT_EQ(r.admissions(0).bucket(), kNowMs / 1000);
+}
+
+TEST_F(WaitingRoomHandlerTest, AHeldEligibleUserEntersWhenTheBudgetArrives) {
+  const std::string cookie = CookieOf(Request("/"));
+  Drain();
+  view_.set_waiting(1);
+  view_.mutable_marker()->set_admit_through_bucket(kNowMs / 1000 + 1);
+  Publish();
+  Decision held = Request("/", cookie);
+  ASSERT_GT(held.hold_ms, 0);
+  // The early Sync brings budget; the HTTP layer asks again with the hold counted.
+  GiveBudget(1);
+  Decision in = Request("/", cookie, "", 1);
+  EXPECT_EQ(in.kind, Decision::Kind::kProxy);
+  EXPECT_EQ(in.hold_ms, 0);
+  EXPECT_EQ(Decode(CookieOf(in)).state, TokenState::kActive);
+  v1::RoomReport r = Drain();
+  ASSERT_EQ(r.admissions_size(), 1);
+  EXPECT_EQ(r.presence_size(), 0) << "a held request counts nothing twice";
 }
 
 TEST_F(WaitingRoomHandlerTest, AdmittedUserRenewsOncePerSlotAndCanBeRevoked) {
