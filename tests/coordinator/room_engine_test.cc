@@ -58,6 +58,30 @@ TEST(RoomEngineTest, LightLoadGrantsWhatAnAgentWants) {
   // Once a queue exists, only eligible demand gets budget.
 }
 
+// Syncs `agent` every 500 ms for `ticks` ticks, each reporting `newcomers` direct arrivals
+// and returning the budget it got (nobody came in); advances `now`.
+void SyncNewcomers(RoomEngine& engine, const std::string& agent, int64_t newcomers, int ticks,
+                   int64_t& now, v1::RoomView& view) {
+  v1::RoomReport report;
+  report.set_room_id("room");
+  report.set_direct_arrivals(newcomers);
+  for (int tick = 0; tick < ticks; ++tick, now += 500) {
+    report.set_budget_unspent(view.budget());
+    engine.Apply(agent, report, false, now, &view);
+  }
+}
+
+// Adds `count` users who queued in `bucket` and are present in the epoch of `now_ms`.
+void AddQueued(v1::RoomReport& report, int64_t bucket, int64_t count, int64_t now_ms) {
+  auto* a = report.add_arrivals();
+  a->set_bucket(bucket);
+  a->set_count(count);
+  auto* p = report.add_presence();
+  p->set_bucket(bucket);
+  p->set_epoch(EpochOfMs(now_ms, 5));
+  p->set_count(count);
+}
+
 TEST(RoomEngineTest, PrefetchFollowsTheSmoothedArrivalRateWithBurstRoom) {
   RoomEngine engine(MakeRoom(1000, 100000), {}, Plain());
   v1::RoomReport report;
@@ -112,35 +136,21 @@ TEST(RoomEngineTest, PrefetchSharesTheFreeSeatsByArrivalRate) {
 TEST(RoomEngineTest, ShortQueueInARoomWithSeatsToSpareStillGetsPrefetch) {
   // 100 seats, nobody in; a1 sees 2 newcomers a tick (4/s).
   RoomEngine engine(MakeRoom(100, 100000, 60, 5), {}, Plain());
-  v1::RoomReport report;
-  report.set_room_id("room");
   v1::RoomView view;
   int64_t now = kStartMs;
-  for (int tick = 0; tick < 40; ++tick, now += 500) {
-    report.set_direct_arrivals(2);
-    report.set_budget_unspent(view.budget());
-    engine.Apply("a1", report, false, now, &view);
-  }
+  SyncNewcomers(engine, "a1", 2, 40, now, view);
   const int64_t alone = view.budget();
   EXPECT_EQ(alone, 10);  // 4 + 3 x 2.
-  // Two of them came in one burst and queued.
-  const int64_t now_s = now / 1000;
-  auto* a = report.add_arrivals();
-  a->set_bucket(now_s - 1);
-  a->set_count(2);
-  auto* p = report.add_presence();
-  p->set_bucket(now_s - 1);
-  p->set_epoch(EpochOfMs(now, 5));
-  p->set_count(2);
+  // Two of them came in one burst and queued; the queue shows at the agent's next Sync.
+  v1::RoomReport report;
+  report.set_room_id("room");
+  report.set_direct_arrivals(2);
+  AddQueued(report, now / 1000 - 1, 2, now);
   report.set_budget_unspent(view.budget());
   engine.Apply("a1", report, false, now, &view);
-  // The queue shows at the agent's next Sync.
-  v1::RoomReport next;
-  next.set_room_id("room");
-  next.set_direct_arrivals(2);
-  next.set_budget_unspent(view.budget());
-  engine.Apply("a1", next, false, now + 500, &view);
-  ASSERT_EQ(engine.Status(now + 500).waiting(), 2);
+  now += 500;
+  SyncNewcomers(engine, "a1", 2, 1, now, view);
+  ASSERT_EQ(engine.Status(now).waiting(), 2);
   // The room could seat them and more: the agent keeps budget for its arrival rate, which it
   // may spend only on users the marker reaches, so they get in at their next poll.
   EXPECT_EQ(view.budget(), alone);
@@ -148,35 +158,22 @@ TEST(RoomEngineTest, ShortQueueInARoomWithSeatsToSpareStillGetsPrefetch) {
 
 TEST(RoomEngineTest, AFullRoomGivesNoPrefetchBesideItsQueue) {
   RoomEngine engine(MakeRoom(10, 100000, 60, 5), {}, Plain());
-  v1::RoomReport report;
-  report.set_room_id("room");
   v1::RoomView view;
   int64_t now = kStartMs;
-  for (int tick = 0; tick < 40; ++tick, now += 500) {
-    report.set_direct_arrivals(2);
-    report.set_budget_unspent(view.budget());
-    engine.Apply("a1", report, false, now, &view);
-  }
+  SyncNewcomers(engine, "a1", 2, 40, now, view);
   // Eight sessions start and twelve users queue: more wait than the two seats left.
-  report.set_budget_unspent(view.budget());
+  v1::RoomReport report;
+  report.set_room_id("room");
+  report.set_direct_arrivals(2);
   auto* d = report.add_session_deltas();
   d->set_slot(SlotCeilMs(now + 60'000));
   d->set_delta(8);
-  const int64_t now_s = now / 1000;
-  auto* a = report.add_arrivals();
-  a->set_bucket(now_s - 1);
-  a->set_count(12);
-  auto* p = report.add_presence();
-  p->set_bucket(now_s - 1);
-  p->set_epoch(EpochOfMs(now, 5));
-  p->set_count(12);
+  AddQueued(report, now / 1000 - 1, 12, now);
+  report.set_budget_unspent(view.budget());
   engine.Apply("a1", report, false, now, &view);
-  v1::RoomReport next;
-  next.set_room_id("room");
-  next.set_direct_arrivals(2);
-  next.set_budget_unspent(view.budget());
-  engine.Apply("a1", next, false, now + 500, &view);
-  ASSERT_EQ(engine.Status(now + 500).waiting(), 12);
+  now += 500;
+  SyncNewcomers(engine, "a1", 2, 1, now, view);
+  ASSERT_EQ(engine.Status(now).waiting(), 12);
   EXPECT_EQ(view.budget(), 0) << "no eligible user asked, and no seat is spare";
 }
 
