@@ -420,16 +420,19 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
                                : room.counters->TrySpendQueued(visitor, c.token.bucket, now_ms))) {
     return Admit(c, c.token.bucket, c.token.epoch);
   }
-  if (eligible && request.budget_holds < options_.budget_holds) {
-    // Budget for this user comes with the early Sync this asks for: hold the request for it
-    // rather than send the user back to poll, which costs a second or more, and lets users
-    // who happen to poll where budget is pass them. Nothing else is counted until the answer.
+  if (eligible) {
     room.counters->CountEligibleWaiting(visitor, room.random ? 0 : c.token.bucket, now_ms);
-    if (request.budget_holds == 0) outcomes_.held->Increment();
-    Decision d;
-    d.kind = Decision::Kind::kRespond;
-    d.hold_ms = options_.budget_hold_ms;
-    return d;
+    if (request.budget_holds < options_.budget_holds) {
+      // Budget for this user comes with the early Sync just asked for: hold the request for
+      // it rather than send the user back to poll, which costs a second or more, and lets
+      // users who happen to poll where budget is pass them. Nothing else is counted until the
+      // answer.
+      if (request.budget_holds == 0) outcomes_.held->Increment();
+      Decision d;
+      d.kind = Decision::Kind::kRespond;
+      d.hold_ms = options_.budget_hold_ms;
+      return d;
+    }
   }
   bool set_cookie = false;
   if (c.token.epoch < epoch) {
@@ -437,8 +440,6 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
     c.token.epoch = epoch;
     set_cookie = true;
   }
-  if (eligible)
-    room.counters->CountEligibleWaiting(visitor, room.random ? 0 : c.token.bucket, now_ms);
   return Wait(c, eligible, set_cookie);
 }
 

@@ -127,7 +127,6 @@ void RoomEngine::CompactRateWindow(int64_t now_s) {
 void RoomEngine::ExpireLeases(int64_t now_ms) {
   total_wanted_ = 0;
   total_arrival_rate_ = 0.0;
-  const int64_t recent = now_ms - 3 * options_.lease_ms;
   for (auto it = state_.leases.begin(); it != state_.leases.end();) {
     Lease& lease = it->second;
     if (lease.granted > 0 && lease.expiry_ms + options_.lease_grace_ms < now_ms) {
@@ -148,7 +147,7 @@ void RoomEngine::ExpireLeases(int64_t now_ms) {
       it = state_.leases.erase(it);
       continue;
     }
-    if (lease.last_sync_ms >= recent) {
+    if (HeardFromLately(lease, now_ms)) {
       total_wanted_ += lease.wanted;
       total_arrival_rate_ += lease.arrival_rate;
     }
@@ -404,10 +403,9 @@ int64_t RoomEngine::OrderedGrant(const std::string& agent_id, const Lease& lease
                                  int64_t now_ms) const {
   // What the other agents still want, by bucket: the budget they hold goes to their oldest
   // users first. An agent that did not say by bucket ranks after everyone who did.
-  const int64_t recent = now_ms - 3 * options_.lease_ms;
   std::vector<std::pair<int64_t, int64_t>> others;
   for (const auto& [id, l] : state_.leases) {
-    if (id == agent_id || l.last_sync_ms < recent || l.wanted <= 0) continue;
+    if (id == agent_id || !HeardFromLately(l, now_ms) || l.wanted <= 0) continue;
     int64_t held = l.granted;
     if (l.wanted_buckets.empty()) {
       if (l.wanted > held)
@@ -518,11 +516,11 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
   // prefetch did not cover) is let in at their next poll instead of a round trip later, and
   // empties, rather than queueing everyone who comes after it.
   int64_t prefetch = 0;
-  const int64_t seats_free = limits_.total_active_users - Active();
   if (waiting_total_ > 0) {
     const int64_t surplus = Available() - waiting_total_;
     if (surplus > 0) prefetch = RatePrefetch(lease, surplus);
   } else {
+    const int64_t seats_free = limits_.total_active_users - Active();
     prefetch = std::max(2 * report.direct_arrivals(), RatePrefetch(lease, seats_free));
     // An idle agent also keeps one seat, while all budget out stays within half the free
     // seats, so the first visitor after a quiet spell walks straight in too.

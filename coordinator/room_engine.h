@@ -104,8 +104,12 @@ class RoomEngine {
   int64_t Grant(const std::string& agent_id, const Lease& lease, int64_t now_ms) const;
   // Smooths the agent's newcomers per second into lease.arrival_rate (before last_sync_ms moves).
   static void UpdateArrivalRate(Lease& lease, int64_t direct_arrivals, int64_t now_ms);
-  // Budget to hold ahead for the agent's newcomers while nobody waits.
+  // Budget to hold ahead for the agent's arrival rate, out of `seats_free` seats.
   int64_t RatePrefetch(const Lease& lease, int64_t seats_free) const;
+  // Whether the agent synced within three leases: only such agents' demand and rate count.
+  bool HeardFromLately(const Lease& lease, int64_t now_ms) const {
+    return lease.last_sync_ms >= now_ms - 3 * options_.lease_ms;
+  }
   static constexpr double kArrivalRateWindowMs = 5000.0;
   // Grant when more is wanted than is free and the agent said by bucket what it wants.
   int64_t OrderedGrant(const std::string& agent_id, const Lease& lease, int64_t avail,

@@ -71,6 +71,17 @@ void SyncNewcomers(RoomEngine& engine, const std::string& agent, int64_t newcome
   }
 }
 
+// Sends `report` from a1 (two newcomers, the budget it held returned), then one plain tick, so
+// that what the report added is counted as waiting when the tick's grant is made.
+void SyncThenTick(RoomEngine& engine, v1::RoomReport report, int64_t& now, v1::RoomView& view) {
+  report.set_room_id("room");
+  report.set_direct_arrivals(2);
+  report.set_budget_unspent(view.budget());
+  engine.Apply("a1", report, false, now, &view);
+  now += 500;
+  SyncNewcomers(engine, "a1", 2, 1, now, view);
+}
+
 // Adds `count` users who queued in `bucket` and are present in the epoch of `now_ms`.
 void AddQueued(v1::RoomReport& report, int64_t bucket, int64_t count, int64_t now_ms) {
   auto* a = report.add_arrivals();
@@ -143,13 +154,8 @@ TEST(RoomEngineTest, ShortQueueInARoomWithSeatsToSpareStillGetsPrefetch) {
   EXPECT_EQ(alone, 10);  // 4 + 3 x 2.
   // Two of them came in one burst and queued; the queue shows at the agent's next Sync.
   v1::RoomReport report;
-  report.set_room_id("room");
-  report.set_direct_arrivals(2);
   AddQueued(report, now / 1000 - 1, 2, now);
-  report.set_budget_unspent(view.budget());
-  engine.Apply("a1", report, false, now, &view);
-  now += 500;
-  SyncNewcomers(engine, "a1", 2, 1, now, view);
+  SyncThenTick(engine, report, now, view);
   ASSERT_EQ(engine.Status(now).waiting(), 2);
   // The room could seat them and more: the agent keeps budget for its arrival rate, which it
   // may spend only on users the marker reaches, so they get in at their next poll.
@@ -163,16 +169,11 @@ TEST(RoomEngineTest, AFullRoomGivesNoPrefetchBesideItsQueue) {
   SyncNewcomers(engine, "a1", 2, 40, now, view);
   // Eight sessions start and twelve users queue: more wait than the two seats left.
   v1::RoomReport report;
-  report.set_room_id("room");
-  report.set_direct_arrivals(2);
   auto* d = report.add_session_deltas();
   d->set_slot(SlotCeilMs(now + 60'000));
   d->set_delta(8);
   AddQueued(report, now / 1000 - 1, 12, now);
-  report.set_budget_unspent(view.budget());
-  engine.Apply("a1", report, false, now, &view);
-  now += 500;
-  SyncNewcomers(engine, "a1", 2, 1, now, view);
+  SyncThenTick(engine, report, now, view);
   ASSERT_EQ(engine.Status(now).waiting(), 12);
   EXPECT_EQ(view.budget(), 0) << "no eligible user asked, and no seat is spare";
 }
