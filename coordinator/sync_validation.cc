@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "common/room_validation.h"
@@ -16,85 +17,88 @@ constexpr int kMaxRooms = 10'000;
 constexpr int kMaxEntries = 100'000;
 constexpr int64_t kDaySeconds = 86'400;
 
-absl::Status Invalid(const std::string& field, absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+// Every Sync passes through here, so a field's path (e.g. "arrivals[2].count") is spelled out
+// only when its check fails: building the names up front cost more than the checks.
+template <typename... Path>
+absl::Status Invalid(absl::string_view why, const Path&... path) {
+  return absl::InvalidArgumentError(absl::StrCat(path..., ": ", why));
 }
 
-absl::Status Range(const std::string& field, int64_t v, int64_t lo, int64_t hi) {
-  if (v < lo || v > hi) {
-    return Invalid(field, absl::StrCat("must be between ", lo, " and ", hi, " (got ", v, ")"));
-  }
-  return absl::OkStatus();
+template <typename... Path>
+absl::Status Range(int64_t v, int64_t lo, int64_t hi, const Path&... path) {
+  if (v >= lo && v <= hi) return absl::OkStatus();
+  return Invalid(absl::StrCat("must be between ", lo, " and ", hi, " (got ", v, ")"), path...);
 }
 
 template <typename Repeated>
-absl::Status Size(const std::string& field, const Repeated& r, int max) {
-  if (r.size() > max) return Invalid(field, absl::StrCat("more than ", max, " entries"));
+absl::Status Size(absl::string_view field, const Repeated& r, int max) {
+  if (r.size() > max) return Invalid(absl::StrCat("more than ", max, " entries"), field);
   return absl::OkStatus();
 }
 
-absl::Status ValidateReport(const std::string& f, const v1::RoomReport& r, int64_t now_s) {
-  if (auto s = common::ValidateId(f + ".room_id", r.room_id()); !s.ok()) return s;
+// Paths in the errors are relative to the report; the caller puts "rooms[i]." in front.
+absl::Status ValidateReport(const v1::RoomReport& r, int64_t now_s) {
+  if (auto s = common::ValidateId("room_id", r.room_id()); !s.ok()) return s;
   // Buckets are arrival seconds: prequeue lotteries may place them well before now.
-  const int64_t oldest_bucket = now_s - 30 * kDaySeconds;
-  const int64_t newest_bucket = now_s + 3600;
-  if (auto s = Size(f + ".arrivals", r.arrivals(), kMaxEntries); !s.ok()) return s;
+  const int64_t oldest = now_s - 30 * kDaySeconds;
+  const int64_t newest = now_s + 3600;
+  if (auto s = Size("arrivals", r.arrivals(), kMaxEntries); !s.ok()) return s;
   for (int i = 0; i < r.arrivals_size(); ++i) {
-    const std::string g = absl::StrCat(f, ".arrivals[", i, "]");
-    if (auto s = Range(g + ".bucket", r.arrivals(i).bucket(), oldest_bucket, newest_bucket);
-        !s.ok())
-      return s;
-    if (auto s = Range(g + ".count", r.arrivals(i).count(), 0, kMaxCount); !s.ok()) return s;
+    const v1::BucketCount& a = r.arrivals(i);
+    if (auto s = Range(a.bucket(), oldest, newest, "arrivals[", i, "].bucket"); !s.ok()) return s;
+    if (auto s = Range(a.count(), 0, kMaxCount, "arrivals[", i, "].count"); !s.ok()) return s;
   }
-  if (auto s = Size(f + ".presence", r.presence(), kMaxEntries); !s.ok()) return s;
+  if (auto s = Size("presence", r.presence(), kMaxEntries); !s.ok()) return s;
   for (int i = 0; i < r.presence_size(); ++i) {
-    const std::string g = absl::StrCat(f, ".presence[", i, "]");
-    if (auto s = Range(g + ".bucket", r.presence(i).bucket(), oldest_bucket, newest_bucket);
+    const v1::PresenceCount& p = r.presence(i);
+    if (auto s = Range(p.bucket(), oldest, newest, "presence[", i, "].bucket"); !s.ok()) return s;
+    if (auto s = Range(p.epoch(), 0, newest, "presence[", i, "].epoch"); !s.ok()) return s;
+    if (auto s = Range(p.count(), 0, kMaxCount, "presence[", i, "].count"); !s.ok()) return s;
+  }
+  if (auto s = Size("admissions", r.admissions(), kMaxEntries); !s.ok()) return s;
+  for (int i = 0; i < r.admissions_size(); ++i) {
+    const v1::AdmissionCount& a = r.admissions(i);
+    if (a.bucket() != 0) {
+      if (auto s = Range(a.bucket(), oldest, newest, "admissions[", i, "].bucket"); !s.ok())
+        return s;
+    }
+    if (auto s = Range(a.epoch(), 0, newest, "admissions[", i, "].epoch"); !s.ok()) return s;
+    if (auto s = Range(a.count(), 0, kMaxCount, "admissions[", i, "].count"); !s.ok()) return s;
+  }
+  if (auto s = Size("session_deltas", r.session_deltas(), kMaxEntries); !s.ok()) return s;
+  for (int i = 0; i < r.session_deltas_size(); ++i) {
+    const v1::SlotDelta& d = r.session_deltas(i);
+    if (auto s = Range(d.slot(), now_s - kDaySeconds, now_s + 32 * kDaySeconds, "session_deltas[",
+                       i, "].slot");
         !s.ok())
       return s;
-    if (auto s = Range(g + ".epoch", r.presence(i).epoch(), 0, newest_bucket); !s.ok()) return s;
-    if (auto s = Range(g + ".count", r.presence(i).count(), 0, kMaxCount); !s.ok()) return s;
-  }
-  if (auto s = Size(f + ".admissions", r.admissions(), kMaxEntries); !s.ok()) return s;
-  for (int i = 0; i < r.admissions_size(); ++i) {
-    const std::string g = absl::StrCat(f, ".admissions[", i, "]");
-    const int64_t b = r.admissions(i).bucket();
-    if (b != 0) {
-      if (auto s = Range(g + ".bucket", b, oldest_bucket, newest_bucket); !s.ok()) return s;
+    if (d.slot() % common::kSlotSeconds != 0) {
+      return Invalid("must be a multiple of 10", "session_deltas[", i, "].slot");
     }
-    if (auto s = Range(g + ".epoch", r.admissions(i).epoch(), 0, newest_bucket); !s.ok()) return s;
-    if (auto s = Range(g + ".count", r.admissions(i).count(), 0, kMaxCount); !s.ok()) return s;
-  }
-  if (auto s = Size(f + ".session_deltas", r.session_deltas(), kMaxEntries); !s.ok()) return s;
-  for (int i = 0; i < r.session_deltas_size(); ++i) {
-    const std::string g = absl::StrCat(f, ".session_deltas[", i, "]");
-    const int64_t slot = r.session_deltas(i).slot();
-    if (auto s = Range(g + ".slot", slot, now_s - kDaySeconds, now_s + 32 * kDaySeconds); !s.ok())
-      return s;
-    if (slot % common::kSlotSeconds != 0) return Invalid(g + ".slot", "must be a multiple of 10");
-    if (auto s = Range(g + ".delta", r.session_deltas(i).delta(), -kMaxCount, kMaxCount); !s.ok())
+    if (auto s = Range(d.delta(), -kMaxCount, kMaxCount, "session_deltas[", i, "].delta"); !s.ok())
       return s;
   }
-  if (auto s = Range(f + ".budget_wanted", r.budget_wanted(), 0, kMaxBudget); !s.ok()) return s;
-  if (auto s = Size(f + ".wanted_buckets", r.wanted_buckets(), kMaxEntries); !s.ok()) return s;
+  if (auto s = Range(r.budget_wanted(), 0, kMaxBudget, "budget_wanted"); !s.ok()) return s;
+  if (auto s = Size("wanted_buckets", r.wanted_buckets(), kMaxEntries); !s.ok()) return s;
   int64_t wanted_sum = 0;
   for (int i = 0; i < r.wanted_buckets_size(); ++i) {
-    const std::string g = absl::StrCat(f, ".wanted_buckets[", i, "]");
     const v1::BucketCount& w = r.wanted_buckets(i);
-    if (auto s = Range(g + ".bucket", w.bucket(), oldest_bucket, newest_bucket); !s.ok()) return s;
+    if (auto s = Range(w.bucket(), oldest, newest, "wanted_buckets[", i, "].bucket"); !s.ok())
+      return s;
     if (i > 0 && w.bucket() <= r.wanted_buckets(i - 1).bucket()) {
-      return Invalid(g + ".bucket", "buckets must be strictly increasing");
+      return Invalid("buckets must be strictly increasing", "wanted_buckets[", i, "].bucket");
     }
-    if (auto s = Range(g + ".count", w.count(), 1, kMaxCount); !s.ok()) return s;
+    if (auto s = Range(w.count(), 1, kMaxCount, "wanted_buckets[", i, "].count"); !s.ok()) return s;
     wanted_sum += w.count();
   }
   if (r.wanted_buckets_size() > 0 && wanted_sum != r.budget_wanted()) {
-    return Invalid(f + ".wanted_buckets", absl::StrCat("counts sum to ", wanted_sum,
-                                                       ", not budget_wanted ", r.budget_wanted()));
+    return Invalid(
+        absl::StrCat("counts sum to ", wanted_sum, ", not budget_wanted ", r.budget_wanted()),
+        "wanted_buckets");
   }
-  if (auto s = Range(f + ".budget_unspent", r.budget_unspent(), 0, kMaxBudget); !s.ok()) return s;
-  if (auto s = Range(f + ".direct_arrivals", r.direct_arrivals(), 0, kMaxCount); !s.ok()) return s;
-  if (auto s = Range(f + ".invalid_tokens", r.invalid_tokens(), 0, kMaxCount); !s.ok()) return s;
+  if (auto s = Range(r.budget_unspent(), 0, kMaxBudget, "budget_unspent"); !s.ok()) return s;
+  if (auto s = Range(r.direct_arrivals(), 0, kMaxCount, "direct_arrivals"); !s.ok()) return s;
+  if (auto s = Range(r.invalid_tokens(), 0, kMaxCount, "invalid_tokens"); !s.ok()) return s;
   return absl::OkStatus();
 }
 
@@ -102,35 +106,41 @@ absl::Status ValidateReport(const std::string& f, const v1::RoomReport& r, int64
 
 absl::Status ValidateSyncRequest(const v1::SyncRequest& request, int64_t now_ms) {
   const std::string& id = request.agent_id();
-  if (id.empty()) return Invalid("agent_id", "is required");
-  if (id.size() > 128) return Invalid("agent_id", "longer than 128 characters");
+  if (id.empty()) return Invalid("is required", "agent_id");
+  if (id.size() > 128) return Invalid("longer than 128 characters", "agent_id");
   for (char c : id) {
     if (c <= 0x20 || c >= 0x7f)
-      return Invalid("agent_id", "must be printable ASCII without spaces");
+      return Invalid("must be printable ASCII without spaces", "agent_id");
   }
-  if (request.seq() == 0) return Invalid("seq", "must start at 1");
-  if (request.config_generation() < 0) return Invalid("config_generation", "must not be negative");
-  if (request.keys_generation() < 0) return Invalid("keys_generation", "must not be negative");
+  if (request.seq() == 0) return Invalid("must start at 1", "seq");
+  if (request.config_generation() < 0) return Invalid("must not be negative", "config_generation");
+  if (request.keys_generation() < 0) return Invalid("must not be negative", "keys_generation");
   if (auto s = Size("rooms", request.rooms(), kMaxRooms); !s.ok()) return s;
   const int64_t now_s = common::FloorDiv(now_ms, 1000);
-  std::set<std::string_view> seen;
+  std::set<std::string_view> seen;  // Only filled when there is more than one room.
   for (int i = 0; i < request.rooms_size(); ++i) {
-    const std::string f = absl::StrCat("rooms[", i, "]");
-    if (auto s = ValidateReport(f, request.rooms(i), now_s); !s.ok()) return s;
-    if (!seen.insert(request.rooms(i).room_id()).second) {
-      return Invalid(f + ".room_id",
-                     absl::StrCat("room '", request.rooms(i).room_id(), "' reported twice"));
+    const v1::RoomReport& room = request.rooms(i);
+    if (auto s = ValidateReport(room, now_s); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("rooms[", i, "].", s.message()));
+    }
+    if (request.rooms_size() > 1 && !seen.insert(room.room_id()).second) {
+      return Invalid(absl::StrCat("room '", room.room_id(), "' reported twice"), "rooms[", i,
+                     "].room_id");
     }
   }
   if (auto s = Size("health", request.health(), kMaxEntries); !s.ok()) return s;
   for (int i = 0; i < request.health_size(); ++i) {
     const v1::OriginObservation& o = request.health(i);
-    const std::string f = absl::StrCat("health[", i, "]");
-    if (auto s = common::ValidateId(f + ".pool_id", o.pool_id()); !s.ok()) return s;
-    if (o.origin().empty() || o.origin().size() > 300)
-      return Invalid(f + ".origin", "1-300 characters");
-    if (o.reason().size() > 300) return Invalid(f + ".reason", "longer than 300 characters");
-    if (o.latency_us() < 0) return Invalid(f + ".latency_us", "must not be negative");
+    if (auto s = common::ValidateId("pool_id", o.pool_id()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("health[", i, "].", s.message()));
+    }
+    if (o.origin().empty() || o.origin().size() > 300) {
+      return Invalid("1-300 characters", "health[", i, "].origin");
+    }
+    if (o.reason().size() > 300) {
+      return Invalid("longer than 300 characters", "health[", i, "].reason");
+    }
+    if (o.latency_us() < 0) return Invalid("must not be negative", "health[", i, "].latency_us");
   }
   return absl::OkStatus();
 }
