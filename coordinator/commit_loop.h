@@ -6,7 +6,7 @@
 // only then is each caller told its result (group commit). When a commit fails, the core is
 // reloaded from the store, so memory never holds what the disk does not.
 //
-// Thread-safe: Submit from any thread.
+// Thread-safe: Submit from any thread. The loop's thread is named "commit-loop".
 
 #include <condition_variable>
 #include <cstdint>

@@ -1,13 +1,20 @@
-// Kills the coordinator process (SIGKILL) at random moments while a client drives Syncs, and
-// checks after each restart that every acknowledged effect is there exactly once (I4).
+// Runs the real coordinator binary. Kills it (SIGKILL) at random moments while a client drives
+// Syncs, and checks after each restart that every acknowledged effect is there exactly once
+// (I4); checks its flags and the scheduling of its threads.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <sched.h>
 #include <atomic>
+
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "anteroom/v1/admin.grpc.pb.h"
@@ -52,6 +59,7 @@ class CoordinatorProcess {
     return st.ok() ? *st : -1;
   }
 
+  pid_t pid() const { return process_.pid(); }
   v1::Admin::Stub* admin() { return admin_.get(); }
   v1::Coordinator::Stub* sync() { return sync_.get(); }
 
@@ -153,6 +161,42 @@ TEST(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
   int st = coordinator.Terminate();
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   testing::RemoveTree(dir);
+}
+
+// Scheduling policy of each of `pid`'s threads, by thread name (the 41st field of
+// /proc/PID/task/TID/stat; names with spaces do not occur here).
+std::multimap<std::string, int> ThreadPolicies(pid_t pid) {
+  std::multimap<std::string, int> out;
+  const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(task_dir)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    std::ifstream stat_file(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(stat_file)), {});
+    // Fields after the ")" that closes the name start at field 3.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 41 && fields >> field; ++i) {
+      if (i == 41) out.emplace(name, std::stoi(field));
+    }
+  }
+  return out;
+}
+
+TEST(CoordinatorCrashTest, TheCommitLoopIsNotPreemptedByGrpcThreadWakeups) {
+  const std::string dir = testing::MakeTempDir("anteroom-policy");
+  CoordinatorProcess coordinator(dir);
+  ASSERT_TRUE(coordinator.Start());
+  const auto policies = ThreadPolicies(coordinator.pid());
+  ASSERT_EQ(policies.count("commit-loop"), 1u);
+  EXPECT_EQ(policies.find("commit-loop")->second, SCHED_OTHER);
+  int batch = 0;
+  for (const auto& [name, policy] : policies) batch += policy == SCHED_BATCH;
+  // gRPC's server threads exist once it listens, which Start waited for.
+  EXPECT_GT(batch, 0) << "no SCHED_BATCH thread among " << policies.size();
+  EXPECT_EQ(coordinator.Terminate(), 0);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CoordinatorCrashTest, RejectsBadFlagsWithAClearError) {
