@@ -268,9 +268,11 @@ void RoomEngine::Recompute(int64_t now_ms) {
     changes_.core = true;
   }
 
-  // Remember which 10 s windows had a queue: only those tell the queue's real outflow.
+  // Remember which 10 s windows had a queue while the room admitted: only those tell the
+  // queue's real outflow (a prequeue or a room set to queue everyone has a queue and, by
+  // design, no admissions).
   auto& queued = state_.core.queued_by_10s;
-  if (waiting_total_ > 0) {
+  if (waiting_total_ > 0 && limits_.admits) {
     const int64_t window = FloorDiv(now_s, kOutflowWindowSeconds) * kOutflowWindowSeconds;
     if (queued.emplace(window, 1).second) changes_.core = true;
   }

@@ -328,6 +328,46 @@ TEST(RoomEngineTest, QueueAllAndPrequeueGrantNothing) {
   EXPECT_EQ(view.budget(), 5);
 }
 
+// The wait estimate blends the limits with the outflow the queue really had. A prequeue has a
+// queue and, by design, no admissions: its windows must not count as a queue that drained at 0.
+TEST(RoomEngineTest, PrequeueWindowsDoNotDiluteTheObservedOutflow) {
+  v1::Room room = MakeRoom(/*capacity=*/1000, /*rate=*/600, /*session_s=*/60);
+  const int64_t start_s = kStartMs / 1000 + 40;
+  room.mutable_event()->set_prequeue_start_unix(kStartMs / 1000 - 10);
+  room.mutable_event()->set_start_unix(start_s);
+  RoomEngine engine(room, {}, Plain());
+  const int64_t bucket = kStartMs / 1000 - 5;
+  int64_t present = 600;
+  v1::RoomView view;
+  // 40 s of prequeue, then 40 s in which the agent lets in 10 users a second (the rate limit).
+  for (int64_t now = kStartMs; now < (start_s + 40) * 1000; now += 500) {
+    v1::RoomReport report;
+    report.set_room_id("room");
+    if (now == kStartMs) {
+      auto* a = report.add_arrivals();
+      a->set_bucket(bucket);
+      a->set_count(present);
+    }
+    if (now >= start_s * 1000) {
+      auto* adm = report.add_admissions();
+      adm->set_bucket(bucket);
+      adm->set_epoch(EpochOfMs(now, 5));
+      adm->set_count(5);
+      present -= 5;
+    }
+    auto* p = report.add_presence();
+    p->set_bucket(bucket);
+    p->set_epoch(EpochOfMs(now, 5));
+    p->set_count(present);
+    engine.Apply("a1", report, false, now, &view);
+    engine.Maintain(now + 250);
+  }
+  ASSERT_GT(present, 0);
+  // Limits and outflow agree on 10 users a second; the four prequeue windows would have made
+  // the outflow 4.3 a second and the blend 6.
+  EXPECT_NEAR(view.seconds_per_user(), 0.1, 0.01);
+}
+
 TEST(RoomEngineTest, ModesReportTheirPhase) {
   struct Case {
     std::function<void(v1::Room&)> set;
