@@ -268,12 +268,18 @@ void RoomEngine::Recompute(int64_t now_ms) {
     changes_.core = true;
   }
 
-  // Remember which 10 s windows had a queue while the room admitted: only those tell the
-  // queue's real outflow (a prequeue or a room set to queue everyone has a queue and, by
-  // design, no admissions).
+  // Remember which 10 s windows had a queue while the room admitted all along: only those tell
+  // the queue's real outflow. A prequeue, or a room set to queue everyone, has a queue and by
+  // design no admissions; the window in which admitting began (or this process started)
+  // would count a part-empty window as a whole one.
+  if (!limits_.admits) {
+    admitting_since_s_ = -1;
+  } else if (admitting_since_s_ < 0) {
+    admitting_since_s_ = now_s;
+  }
   auto& queued = state_.core.queued_by_10s;
-  if (waiting_total_ > 0 && limits_.admits) {
-    const int64_t window = FloorDiv(now_s, kOutflowWindowSeconds) * kOutflowWindowSeconds;
+  const int64_t window = FloorDiv(now_s, kOutflowWindowSeconds) * kOutflowWindowSeconds;
+  if (waiting_total_ > 0 && admitting_since_s_ >= 0 && admitting_since_s_ <= window) {
     if (queued.emplace(window, 1).second) changes_.core = true;
   }
   for (auto* series : {&queued, &state_.core.admissions_by_10s}) {

@@ -329,17 +329,19 @@ TEST(RoomEngineTest, QueueAllAndPrequeueGrantNothing) {
 }
 
 // The wait estimate blends the limits with the outflow the queue really had. A prequeue has a
-// queue and, by design, no admissions: its windows must not count as a queue that drained at 0.
+// queue and, by design, no admissions: its windows must not count as a queue that drained at 0,
+// nor may the window in which the event starts count as a whole one.
 TEST(RoomEngineTest, PrequeueWindowsDoNotDiluteTheObservedOutflow) {
   v1::Room room = MakeRoom(/*capacity=*/1000, /*rate=*/600, /*session_s=*/60);
-  const int64_t start_s = kStartMs / 1000 + 40;
+  const int64_t start_s = kStartMs / 1000 + 45;  // Mid-window: kStartMs is on a 10 s boundary.
   room.mutable_event()->set_prequeue_start_unix(kStartMs / 1000 - 10);
   room.mutable_event()->set_start_unix(start_s);
   RoomEngine engine(room, {}, Plain());
   const int64_t bucket = kStartMs / 1000 - 5;
   int64_t present = 600;
   v1::RoomView view;
-  // 40 s of prequeue, then 40 s in which the agent lets in 10 users a second (the rate limit).
+  // 45 s of prequeue, then 40 s in which the agent lets in 5 users a second, half what the
+  // limits allow.
   for (int64_t now = kStartMs; now < (start_s + 40) * 1000; now += 500) {
     v1::RoomReport report;
     report.set_room_id("room");
@@ -348,7 +350,7 @@ TEST(RoomEngineTest, PrequeueWindowsDoNotDiluteTheObservedOutflow) {
       a->set_bucket(bucket);
       a->set_count(present);
     }
-    if (now >= start_s * 1000) {
+    if (now >= start_s * 1000 && now % 1000 == 0) {
       auto* adm = report.add_admissions();
       adm->set_bucket(bucket);
       adm->set_epoch(EpochOfMs(now, 5));
@@ -363,9 +365,10 @@ TEST(RoomEngineTest, PrequeueWindowsDoNotDiluteTheObservedOutflow) {
     engine.Maintain(now + 250);
   }
   ASSERT_GT(present, 0);
-  // Limits and outflow agree on 10 users a second; the four prequeue windows would have made
-  // the outflow 4.3 a second and the blend 6.
-  EXPECT_NEAR(view.seconds_per_user(), 0.1, 0.01);
+  // Limits 10 a second, observed 5 over the three whole windows since the start: the blend is
+  // their harmonic mean, 6.7 a second. Counting the window of the start as a whole one would
+  // give 6.1 a second (0.164 s), the prequeue's windows 3.2 (0.31 s), no observation 0.1 s.
+  EXPECT_NEAR(view.seconds_per_user(), 0.15, 0.005);
 }
 
 TEST(RoomEngineTest, ModesReportTheirPhase) {
