@@ -172,7 +172,7 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
   // core this doubled the context switches and cost about a quarter of the Sync throughput
   // (docs/benchmarks.md). A batch thread still runs when the loop blocks on fsync or sleeps.
   if (sched_param param{}; pthread_setschedparam(pthread_self(), SCHED_BATCH, &param) != 0) {
-    spdlog::debug("SCHED_BATCH for the gRPC threads refused; keeping the default policy");
+    spdlog::warn("SCHED_BATCH for the gRPC threads refused; keeping the default policy");
   }
 
   SyncService sync_service(
