@@ -32,6 +32,10 @@ coordinator=anteroom/anteroom-coordinator:$tag
 agent=anteroom/anteroom-agent:$tag
 ctl=anteroom/anteroomctl:$tag
 run_id=anteroom-check-$$
+# Containers of an earlier run that was killed before its trap ran (they hold host ports).
+label=org.anteroom.image-check
+mapfile -t leftover < <("$docker" ps -aq --filter "label=$label")
+((${#leftover[@]} == 0)) || "$docker" rm -f "${leftover[@]}" >/dev/null
 volume=$run_id-data
 work=$(mktemp -d /tmp/anteroom-images.XXXXXX)
 origin_pid=
@@ -66,16 +70,17 @@ wait_http() {
 }
 
 echo "== image contents"
-base_size=$("$docker" image inspect -f '{{.Size}}' debian:bookworm-slim)
+# BuildKit may keep the base in its own cache without a local tag: then sizes are absolute.
+base_size=$("$docker" image inspect -f '{{.Size}}' debian:bookworm-slim 2>/dev/null) || base_size=0
 for image in "$coordinator" "$agent" "$ctl"; do
   user=$("$docker" image inspect -f '{{.Config.User}}' "$image")
   [[ $user == 10001:10001 ]] || fail "$image runs as '$user', not 10001:10001"
   size=$("$docker" image inspect -f '{{.Size}}' "$image")
-  # No toolchain or build tree may leak into a runtime image.
-  if "$docker" run --rm --entrypoint /bin/sh "$image" -c \
-    'command -v c++ || command -v cmake || test -d /src' >/dev/null 2>&1; then
-    fail "$image contains a compiler, cmake or /src"
-  fi
+  # No toolchain or build tree may leak into a runtime image (exit 3 from the probe = clean).
+  probe=0
+  "$docker" run --rm --entrypoint /bin/sh "$image" -c \
+    'command -v c++ || command -v cmake || test -d /src || exit 3' >/dev/null 2>&1 || probe=$?
+  [[ $probe == 3 ]] || fail "$image contains a compiler, cmake or /src (probe exit $probe)"
   echo "$image: user $user, $((size / 1000000)) MB ($(((size - base_size) / 1000000)) MB over" \
     "debian:bookworm-slim)"
 done
@@ -86,7 +91,7 @@ grpc_port=$(free_port)
 coord_admin_port=$(free_port)
 token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 "$docker" volume create "$volume" >/dev/null
-"$docker" run -d --name "$run_id-coordinator" --network host --read-only \
+"$docker" run -d --name "$run_id-coordinator" --label "$label" --network host --read-only \
   -v "$volume:/var/lib/anteroom" \
   -e ANTEROOM_LISTEN="127.0.0.1:$grpc_port" -e ANTEROOM_ADMIN_LISTEN="127.0.0.1:$coord_admin_port" \
   -e ANTEROOM_ADMIN_TOKEN="$token" "$coordinator" >/dev/null
@@ -107,7 +112,7 @@ python3 -m http.server "$origin_port" --bind 127.0.0.1 --directory "$work/site" 
 origin_pid=$!
 agent_port=$(free_port)
 agent_admin_port=$(free_port)
-"$docker" run -d --name "$run_id-agent" --network host --read-only \
+"$docker" run -d --name "$run_id-agent" --label "$label" --network host --read-only \
   -e ANTEROOM_LISTEN="127.0.0.1:$agent_port" -e ANTEROOM_ADMIN_LISTEN="127.0.0.1:$agent_admin_port" \
   -e ANTEROOM_COORDINATORS="127.0.0.1:$grpc_port" \
   -e ANTEROOM_DEFAULT_UPSTREAM="127.0.0.1:$origin_port" "$agent" >/dev/null
