@@ -115,8 +115,9 @@ void SyncClient::Stop(std::chrono::milliseconds grace) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   for (auto& shard : shards_) {
     while (std::chrono::steady_clock::now() < deadline) {
-      if (shard->pending && SendOnce(*shard, false)) continue;  // Flush a stuck one first.
-      if (SendOnce(*shard, true)) break;
+      // Flush a stuck one first. Each call waits for a connection, but not past the grace.
+      if (shard->pending && SendOnce(*shard, false, deadline)) continue;
+      if (SendOnce(*shard, true, deadline)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
@@ -206,11 +207,21 @@ v1::SyncRequest SyncClient::BuildRequest(Shard& shard, bool final) {
   return req;
 }
 
-bool SyncClient::SendOnce(Shard& shard, bool final) {
+bool SyncClient::SendOnce(Shard& shard, bool final,
+                          std::chrono::steady_clock::time_point not_after) {
+  auto timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::milliseconds(std::max<int64_t>(1000, 4 * options_.sync_interval_ms)));
+  if (not_after != std::chrono::steady_clock::time_point::max()) {
+    timeout = std::min(timeout, not_after - std::chrono::steady_clock::now());
+    if (timeout <= timeout.zero()) return false;
+  }
   if (!shard.pending) shard.pending = BuildRequest(shard, final);
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(std::max<int64_t>(
-                                                          1000, 4 * options_.sync_interval_ms)));
+  ctx.set_deadline(std::chrono::system_clock::now() + timeout);
+  // Wait for a connection rather than fail fast while the channel reconnects. A blocking call
+  // that fails fast leaves nobody polling the channel's connection attempts: gRPC then notices
+  // them only on its 5 s backup poll, so an agent found a restarted coordinator 5-10 s late.
+  ctx.set_wait_for_ready(true);
   v1::SyncResponse reply;
   const int64_t sent = clock_.NowMs();
   const auto start = std::chrono::steady_clock::now();

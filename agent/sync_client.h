@@ -68,7 +68,11 @@ class SyncClient {
   };
 
   void Run(Shard& shard);
-  bool SendOnce(Shard& shard, bool final);
+  // Sends the pending request (or a new one) and waits for the answer until the usual Sync
+  // deadline or `not_after`, whichever comes first.
+  bool SendOnce(Shard& shard, bool final,
+                std::chrono::steady_clock::time_point not_after =
+                    std::chrono::steady_clock::time_point::max());
   v1::SyncRequest BuildRequest(Shard& shard, bool final);
   void ApplyReply(Shard& shard, const v1::SyncResponse& reply, int64_t sent_local_ms,
                   int64_t received_local_ms);
