@@ -220,17 +220,25 @@ void RoomEngine::Recompute(int64_t now_ms) {
 
   const int64_t epoch = common::EpochOfMs(now_ms, limits_.refresh_seconds);
   const int64_t stale_before_s = now_s - 2 * limits_.refresh_seconds;
+  // Missing presence says a user left only for epochs this process was there to hear it. After
+  // a restart, until the agents have reported for a whole epoch, a bucket not heard from since
+  // before the start keeps its last counts: dropping it would hide its users, and the marker
+  // would move past them to younger ones.
+  if (started_ms_ < 0) started_ms_ = now_ms;
+  const bool settling = epoch <= common::EpochOfMs(started_ms_, limits_.refresh_seconds) + 1;
   waiting_.clear();
   waiting_total_ = 0;
   for (auto it = state_.buckets.begin(); it != state_.buckets.end();) {
     const BucketState& b = it->second;
-    const bool left = b.epoch[1] < epoch - 1 && (b.epoch[1] >= 0 || it->first < stale_before_s);
+    const bool unheard = settling && b.epoch[1] >= 0 && b.epoch[1] < epoch - 1;
+    const bool left =
+        !unheard && b.epoch[1] < epoch - 1 && (b.epoch[1] >= 0 || it->first < stale_before_s);
     if (left) {
       MarkBucket(it->first);
       it = state_.buckets.erase(it);
       continue;
     }
-    const int64_t w = WaitingIn(b, epoch);
+    const int64_t w = WaitingIn(b, unheard ? b.epoch[1] : epoch);
     if (w > 0) {
       waiting_.push_back({it->first, w, b.admitted_total});
       waiting_total_ += w;

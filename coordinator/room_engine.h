@@ -139,6 +139,7 @@ class RoomEngine {
   double total_arrival_rate_ = 0.0;  // Of agents heard from lately, as of the last ExpireLeases.
   int64_t marker_moved_ms_ = -1;     // When the marker last advanced (not persisted).
   int64_t admitting_since_s_ = -1;   // Since when the room admits; -1 while it does not.
+  int64_t started_ms_ = -1;          // This engine's first recompute (not persisted).
   std::vector<v1::EtaEntry> eta_;
   double seconds_per_user_ = 0;
 };

@@ -371,6 +371,57 @@ TEST(RoomEngineTest, PrequeueWindowsDoNotDiluteTheObservedOutflow) {
   EXPECT_NEAR(view.seconds_per_user(), 0.15, 0.005);
 }
 
+// A restarted coordinator has heard nothing for the epochs it was down. Users it last counted
+// before that are still there until the agents' reports say otherwise; dropping them made the
+// marker move past them, to younger users who polled first after the restart.
+TEST(RoomEngineTest, ARestartKeepsTheUsersItCouldNotHear) {
+  v1::Room room = MakeRoom(/*capacity=*/2, /*rate=*/1000, /*session_s=*/60, /*refresh_s=*/5);
+  RoomEngine before(room, {}, Plain());
+  const int64_t now_s = kStartMs / 1000;
+  const int64_t older = now_s - 10, younger = now_s - 5;
+  v1::RoomReport fill;
+  fill.set_room_id("room");
+  auto* d = fill.add_session_deltas();
+  d->set_slot(SlotCeilMs(kStartMs + 60'000));
+  d->set_delta(2);  // The room is full.
+  AddQueued(fill, older, 3, kStartMs);
+  AddQueued(fill, younger, 3, kStartMs);
+  v1::RoomView view;
+  before.Apply("a1", fill, false, kStartMs, &view);
+  ASSERT_EQ(before.Status(kStartMs + 200).waiting(), 6);
+
+  // Killed, and back 12 s later: two 5 s epochs went by unheard.
+  const int64_t back = kStartMs + 12'000;
+  RoomEngine after(room, before.state(), Plain());
+  EXPECT_EQ(after.Status(back).waiting(), 6);
+  // The first report after the restart: one session ended, and the younger users polled
+  // first in the new epoch. The seat goes to the older bucket.
+  v1::RoomReport first;
+  first.set_room_id("room");
+  auto* r = first.add_session_deltas();
+  r->set_slot(SlotCeilMs(kStartMs + 60'000));
+  r->set_delta(-1);
+  auto* p = first.add_presence();
+  p->set_bucket(younger);
+  p->set_epoch(EpochOfMs(back, 5));
+  p->set_count(3);
+  after.Apply("a1", first, false, back, &view);
+  const v1::RoomStatus status = after.Status(back + 1000);
+  EXPECT_EQ(status.waiting(), 6);
+  EXPECT_EQ(status.marker().admit_through_bucket(), older);
+  EXPECT_LT(status.marker().fraction(), 1.0);
+
+  // Once the agents have reported for a whole epoch, users nobody counted have left.
+  v1::RoomReport later;
+  later.set_room_id("room");
+  auto* q = later.add_presence();
+  q->set_bucket(younger);
+  q->set_epoch(EpochOfMs(back + 10'000, 5));
+  q->set_count(3);
+  after.Apply("a1", later, false, back + 10'000, &view);
+  EXPECT_EQ(after.Status(back + 12'000).waiting(), 3);
+}
+
 TEST(RoomEngineTest, ModesReportTheirPhase) {
   struct Case {
     std::function<void(v1::Room&)> set;
