@@ -222,23 +222,38 @@ void RoomEngine::Recompute(int64_t now_ms) {
   const int64_t stale_before_s = now_s - 2 * limits_.refresh_seconds;
   // Missing presence says a user left only for epochs this process was there to hear it. After
   // a restart, until the agents have reported for a whole epoch, a bucket not heard from since
-  // before the start keeps its last counts: dropping it would hide its users, and the marker
-  // would move past them to younger ones.
-  if (started_ms_ < 0) started_ms_ = now_ms;
-  const bool settling = epoch <= common::EpochOfMs(started_ms_, limits_.refresh_seconds) + 1;
+  // before the start still counts the users it had then (less those admitted since): dropping
+  // them, or counting only those who have polled again so far, would hide them, and the
+  // marker would move past them to younger users.
+  if (started_ms_ < 0) {
+    started_ms_ = now_ms;
+    const int64_t r = limits_.refresh_seconds;
+    settle_until_ms_ = (common::EpochOfMs(now_ms, r) + 2) * r * 1000;
+    for (const auto& [bucket, b] : state_.buckets) {
+      if (b.epoch[1] >= 0 && b.epoch[1] < epoch - 1) {
+        unheard_[bucket] = {WaitingIn(b, b.epoch[1]), b.admitted_total};
+      }
+    }
+  }
+  const bool settling = now_ms >= started_ms_ && now_ms < settle_until_ms_;
+  if (!settling) unheard_.clear();
   waiting_.clear();
   waiting_total_ = 0;
   for (auto it = state_.buckets.begin(); it != state_.buckets.end();) {
     const BucketState& b = it->second;
-    const bool unheard = settling && b.epoch[1] >= 0 && b.epoch[1] < epoch - 1;
-    const bool left =
-        !unheard && b.epoch[1] < epoch - 1 && (b.epoch[1] >= 0 || it->first < stale_before_s);
+    const auto held = unheard_.find(it->first);
+    const bool left = held == unheard_.end() && b.epoch[1] < epoch - 1 &&
+                      (b.epoch[1] >= 0 || it->first < stale_before_s);
     if (left) {
       MarkBucket(it->first);
       it = state_.buckets.erase(it);
       continue;
     }
-    const int64_t w = WaitingIn(b, unheard ? b.epoch[1] : epoch);
+    int64_t w = WaitingIn(b, epoch);
+    if (held != unheard_.end()) {
+      const auto& [waiting_then, admitted_then] = held->second;
+      w = std::max(w, waiting_then - (b.admitted_total - admitted_then));
+    }
     if (w > 0) {
       waiting_.push_back({it->first, w, b.admitted_total});
       waiting_total_ += w;

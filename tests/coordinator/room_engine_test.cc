@@ -394,8 +394,8 @@ TEST(RoomEngineTest, ARestartKeepsTheUsersItCouldNotHear) {
   const int64_t back = kStartMs + 12'000;
   RoomEngine after(room, before.state(), Plain());
   EXPECT_EQ(after.Status(back).waiting(), 6);
-  // The first report after the restart: one session ended, and the younger users polled
-  // first in the new epoch. The seat goes to the older bucket.
+  // The first report after the restart: one session ended, the younger users polled first in
+  // the new epoch, and one of the older ones. The seat goes to the older bucket.
   v1::RoomReport first;
   first.set_room_id("room");
   auto* r = first.add_session_deltas();
@@ -405,6 +405,10 @@ TEST(RoomEngineTest, ARestartKeepsTheUsersItCouldNotHear) {
   p->set_bucket(younger);
   p->set_epoch(EpochOfMs(back, 5));
   p->set_count(3);
+  auto* o = first.add_presence();
+  o->set_bucket(older);
+  o->set_epoch(EpochOfMs(back, 5));
+  o->set_count(1);
   after.Apply("a1", first, false, back, &view);
   const v1::RoomStatus status = after.Status(back + 1000);
   EXPECT_EQ(status.waiting(), 6);
