@@ -53,6 +53,10 @@ struct SyncClient::Shard {
   std::vector<std::string> room_ids;  // Rooms this shard owns, per its last config.
   std::vector<v1::Pool> pools;        // Pools this shard sent with its last config.
   std::atomic<int64_t> last_success_local_ms{0};
+  // The Sync in flight, so that Stop can cancel one that waits for a connection.
+  std::mutex call_mu;
+  grpc::ClientContext* call = nullptr;  // Guarded by call_mu.
+  bool offset_measured = false;
 };
 
 SyncClient::SyncClient(SyncClientOptions options, AgentState& state, const common::Clock& clock,
@@ -108,6 +112,11 @@ void SyncClient::Start() {
 void SyncClient::Stop(std::chrono::milliseconds grace) {
   if (stopping_.exchange(true)) return;
   for (auto& shard : shards_) {
+    {
+      // A Sync may be waiting for a coordinator that is down: stop waiting now.
+      std::lock_guard lock(shard->call_mu);
+      if (shard->call != nullptr) shard->call->TryCancel();
+    }
     if (shard->thread.joinable()) shard->thread.join();
   }
   if (grace.count() <= 0) return;
@@ -225,7 +234,15 @@ bool SyncClient::SendOnce(Shard& shard, bool final,
   v1::SyncResponse reply;
   const int64_t sent = clock_.NowMs();
   const auto start = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(shard.call_mu);
+    shard.call = &ctx;
+  }
   grpc::Status status = shard.stub->Sync(&ctx, *shard.pending, &reply);
+  {
+    std::lock_guard lock(shard.call_mu);
+    shard.call = nullptr;
+  }
   sync_seconds_->Observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   if (status.ok()) {
@@ -250,9 +267,13 @@ bool SyncClient::SendOnce(Shard& shard, bool final,
 void SyncClient::ApplyReply(Shard& shard, const v1::SyncResponse& reply, int64_t sent_local_ms,
                             int64_t received_local_ms) {
   std::lock_guard lock(mu_);
-  // Coordinator time at our midpoint of the round trip.
-  clock_offset_ms_ = reply.coordinator_time_ms() - (sent_local_ms + received_local_ms) / 2;
-  offset_gauge_->Set(static_cast<double>(clock_offset_ms_) / 1000.0);
+  // Coordinator time at our midpoint of the round trip. A round trip that waited for a
+  // connection has no meaningful midpoint: keep the last offset unless there is none yet.
+  if (!shard.offset_measured || received_local_ms - sent_local_ms <= options_.sync_interval_ms) {
+    clock_offset_ms_ = reply.coordinator_time_ms() - (sent_local_ms + received_local_ms) / 2;
+    offset_gauge_->Set(static_cast<double>(clock_offset_ms_) / 1000.0);
+    shard.offset_measured = true;
+  }
   if (reply.config_changed()) {
     shard.config_generation = reply.config_generation();
     std::vector<std::string> ids;

@@ -306,7 +306,7 @@ TEST_F(AgentE2eTest, AdmittedUsersNeverSeeAnErrorWhileTheCoordinatorRestarts) {
 // While the coordinator is down the agent's channel backs off between connection attempts;
 // once it is back, the agent's next Sync must find it, not gRPC's 5 s backup poll (which made
 // agents 5-10 s late, and their queues stall, after every coordinator restart).
-TEST_F(AgentE2eTest, TheAgentFindsARestartedCoordinatorWithinTwoSeconds) {
+TEST_F(AgentE2eTest, TheAgentFindsARestartedCoordinatorWithoutWaitingForTheBackupPoll) {
   CreateRoom("shop", 10, 600);
   const int a = StartAgent();
   ASSERT_TRUE(WaitAgentReady(a));
@@ -321,8 +321,9 @@ TEST_F(AgentE2eTest, TheAgentFindsARestartedCoordinatorWithinTwoSeconds) {
   ASSERT_TRUE(StartCoordinator());
   const auto back = std::chrono::steady_clock::now();
   ASSERT_TRUE(WaitAgentReady(a));
-  // Ready means a Sync succeeded. Before the fix this took 5-10 s; now well under one.
-  EXPECT_LT(std::chrono::steady_clock::now() - back, 2s);
+  // Ready means a Sync succeeded. Before the fix this took 5-10 s (gRPC's 5 s backup poll);
+  // now the next reconnect attempt, at most the 2 s maximum backoff away, finds it.
+  EXPECT_LT(std::chrono::steady_clock::now() - back, 4s);
 }
 
 TEST_F(AgentE2eTest, MalformedRequestsGetClearErrorsAndTheAgentKeepsServing) {
