@@ -24,7 +24,7 @@ void CommitLoop::Start() {
   running_ = true;
   stopping_ = false;
   thread_ = std::thread([this] {
-    // Named so that top -H, perf and the tests can tell it from gRPC's threads.
+    // Named so that top -H and perf can tell it from gRPC's threads.
     pthread_setname_np(pthread_self(), "commit-loop");
     Run();
   });

@@ -5,8 +5,6 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 #include <openssl/rand.h>
-#include <pthread.h>
-#include <sched.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -166,14 +164,6 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
   };
   CommitLoop loop(core, **store, clock, loop_metrics);
   loop.Start();
-  // Threads started from here on (gRPC's, the admin server's) inherit SCHED_BATCH; the commit
-  // loop's thread, started above, keeps the default policy. Every reply the loop sends wakes a
-  // gRPC thread, and under the default policy that wakeup preempts the loop mid-group: on one
-  // core this doubled the context switches and cost about a quarter of the Sync throughput
-  // (docs/benchmarks.md). A batch thread still runs when the loop blocks on fsync or sleeps.
-  if (sched_param param{}; pthread_setschedparam(pthread_self(), SCHED_BATCH, &param) != 0) {
-    spdlog::warn("SCHED_BATCH for the gRPC threads refused; keeping the default policy");
-  }
 
   SyncService sync_service(
       loop, clock,

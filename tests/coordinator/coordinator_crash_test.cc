@@ -1,21 +1,14 @@
-// Runs the real coordinator binary. Kills it (SIGKILL) at random moments while a client drives
-// Syncs, and checks after each restart that every acknowledged effect is there exactly once
-// (I4); checks its flags and the scheduling of its threads.
+// Kills the coordinator process (SIGKILL) at random moments while a client drives Syncs, and
+// checks after each restart that every acknowledged effect is there exactly once (I4).
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <sched.h>
 #include <atomic>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
-#include <vector>
 
 #include "anteroom/v1/admin.grpc.pb.h"
 #include "anteroom/v1/sync.grpc.pb.h"
@@ -59,7 +52,6 @@ class CoordinatorProcess {
     return st.ok() ? *st : -1;
   }
 
-  pid_t pid() const { return process_.pid(); }
   v1::Admin::Stub* admin() { return admin_.get(); }
   v1::Coordinator::Stub* sync() { return sync_.get(); }
 
@@ -161,61 +153,6 @@ TEST(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
   int st = coordinator.Terminate();
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   testing::RemoveTree(dir);
-}
-
-struct ThreadPolicy {
-  pid_t tid;
-  std::string name;
-  int policy;
-};
-
-// Scheduling policy of each of `pid`'s threads: the 41st field of /proc/PID/task/TID/stat.
-// A thread that exits while this reads is left out.
-std::vector<ThreadPolicy> ThreadPolicies(pid_t pid) {
-  std::vector<ThreadPolicy> out;
-  const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
-  for (const auto& task : std::filesystem::directory_iterator(task_dir)) {
-    std::ifstream stat_file(task.path() / "stat");
-    std::string stat((std::istreambuf_iterator<char>(stat_file)), {});
-    const size_t open = stat.find('(');
-    const size_t close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos || close + 2 > stat.size()) {
-      continue;
-    }
-    // Fields after the ")" that closes the name start at field 3.
-    std::istringstream fields(stat.substr(close + 2));
-    std::string field;
-    for (int i = 3; i <= 41 && fields >> field; ++i) {
-      if (i == 41) {
-        out.push_back({.tid = static_cast<pid_t>(std::stol(task.path().filename().string())),
-                       .name = stat.substr(open + 1, close - open - 1),
-                       .policy = std::stoi(field)});
-      }
-    }
-  }
-  return out;
-}
-
-TEST(CoordinatorCrashTest, TheCommitLoopIsNotPreemptedByGrpcThreadWakeups) {
-  const std::string dir = testing::MakeTempDir("anteroom-policy");
-  CoordinatorProcess coordinator(dir);
-  ASSERT_TRUE(coordinator.Start());
-  int commit_loops = 0;
-  int batch = 0;
-  for (const ThreadPolicy& t : ThreadPolicies(coordinator.pid())) {
-    if (t.name == "commit-loop") {
-      ++commit_loops;
-      EXPECT_EQ(t.policy, SCHED_OTHER);
-    } else if (t.tid != coordinator.pid()) {
-      // The main thread turns itself batch before it starts the servers; count the threads
-      // that inherited it, which exist once gRPC listens (Start waited for that).
-      batch += t.policy == SCHED_BATCH;
-    }
-  }
-  EXPECT_EQ(commit_loops, 1);
-  EXPECT_GT(batch, 0) << "no thread started after the commit loop is SCHED_BATCH";
-  EXPECT_EQ(coordinator.Terminate(), 0);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(CoordinatorCrashTest, RejectsBadFlagsWithAClearError) {
