@@ -56,7 +56,6 @@ struct SyncClient::Shard {
   // The Sync in flight, so that Stop can cancel one that waits for a connection.
   std::mutex call_mu;
   grpc::ClientContext* call = nullptr;  // Guarded by call_mu.
-  bool offset_measured = false;
 };
 
 SyncClient::SyncClient(SyncClientOptions options, AgentState& state, const common::Clock& clock,
@@ -269,10 +268,10 @@ void SyncClient::ApplyReply(Shard& shard, const v1::SyncResponse& reply, int64_t
   std::lock_guard lock(mu_);
   // Coordinator time at our midpoint of the round trip. A round trip that waited for a
   // connection has no meaningful midpoint: keep the last offset unless there is none yet.
-  if (!shard.offset_measured || received_local_ms - sent_local_ms <= options_.sync_interval_ms) {
+  if (!offset_measured_ || received_local_ms - sent_local_ms <= options_.sync_interval_ms) {
     clock_offset_ms_ = reply.coordinator_time_ms() - (sent_local_ms + received_local_ms) / 2;
     offset_gauge_->Set(static_cast<double>(clock_offset_ms_) / 1000.0);
-    shard.offset_measured = true;
+    offset_measured_ = true;
   }
   if (reply.config_changed()) {
     shard.config_generation = reply.config_generation();

@@ -92,6 +92,7 @@ class SyncClient {
   std::map<std::string, v1::SigningKey> keys_;
   std::shared_ptr<const FailoverTable> failover_;
   int64_t clock_offset_ms_ = 0;
+  bool offset_measured_ = false;  // clock_offset_ms_ holds a measurement (guarded by mu_).
 
   common::Counter* syncs_ok_;
   common::Counter* syncs_failed_;

@@ -225,8 +225,7 @@ void RoomEngine::Recompute(int64_t now_ms) {
   // before the start still counts the users it had then (less those admitted since): dropping
   // them, or counting only those who have polled again so far, would hide them, and the
   // marker would move past them to younger users.
-  if (started_ms_ < 0) {
-    started_ms_ = now_ms;
+  if (settle_until_ms_ < 0) {
     const int64_t r = limits_.refresh_seconds;
     settle_until_ms_ = (common::EpochOfMs(now_ms, r) + 2) * r * 1000;
     for (const auto& [bucket, b] : state_.buckets) {
@@ -235,8 +234,7 @@ void RoomEngine::Recompute(int64_t now_ms) {
       }
     }
   }
-  const bool settling = now_ms >= started_ms_ && now_ms < settle_until_ms_;
-  if (!settling) unheard_.clear();
+  if (now_ms >= settle_until_ms_) unheard_.clear();
   waiting_.clear();
   waiting_total_ = 0;
   for (auto it = state_.buckets.begin(); it != state_.buckets.end();) {

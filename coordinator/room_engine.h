@@ -139,8 +139,8 @@ class RoomEngine {
   double total_arrival_rate_ = 0.0;  // Of agents heard from lately, as of the last ExpireLeases.
   int64_t marker_moved_ms_ = -1;     // When the marker last advanced (not persisted).
   int64_t admitting_since_s_ = -1;   // Since when the room admits; -1 while it does not.
-  int64_t started_ms_ = -1;          // This engine's first recompute (not persisted).
-  int64_t settle_until_ms_ = -1;     // End of the agents' first whole epoch after it.
+  // End of the agents' first whole epoch after this engine's first recompute (not persisted).
+  int64_t settle_until_ms_ = -1;
   // Buckets not heard from since before the start: users waiting and admitted_total then.
   std::map<int64_t, std::pair<int64_t, int64_t>> unheard_;
   std::vector<v1::EtaEntry> eta_;
