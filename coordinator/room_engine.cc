@@ -195,11 +195,13 @@ void RoomEngine::AdvanceMarker(int64_t now_ms, int64_t headroom) {
     // Users of this bucket not yet eligible: all who still wait but the eligible ones.
     const double uncovered = static_cast<double>(wb.waiting) - wb.Pending(fraction);
     if (uncovered <= left) {
+      if (uncovered > 0) advances_.push_back({now_ms, wb.bucket, uncovered});
       left -= uncovered;
       m.bucket = wb.bucket;
       m.fraction = 1.0;
       continue;
     }
+    advances_.push_back({now_ms, wb.bucket, left});
     // Part of the bucket: the fraction of all its users (admitted ones included) that makes
     // `left` more of the waiting ones eligible.
     const double total = static_cast<double>(wb.waiting + wb.admitted);
@@ -257,6 +259,11 @@ void RoomEngine::Recompute(int64_t now_ms) {
       waiting_total_ += w;
     }
     ++it;
+  }
+
+  while (!advances_.empty() &&
+         (now_ms - advances_.front().ms >= ClaimWindowMs() || now_ms < advances_.front().ms)) {
+    advances_.pop_front();
   }
 
   const int64_t avail = Available();
@@ -415,24 +422,79 @@ int64_t RoomEngine::RatePrefetch(const Lease& lease, int64_t seats_free) const {
   return std::min(want, cap);
 }
 
+std::vector<std::pair<int64_t, int64_t>> RoomEngine::Unclaimed(int64_t now_ms) const {
+  std::vector<std::pair<int64_t, int64_t>> unclaimed;
+  if (advances_.empty()) return unclaimed;
+  std::map<int64_t, double> recent;  // Users made eligible lately, by bucket.
+  for (const Advance& a : advances_) recent[a.bucket] += a.users;
+  // What agents asked for in those buckets, and what they hold beyond all they asked for.
+  // An agent that does not say by bucket may be asking for any of them.
+  std::map<int64_t, int64_t> claimed;
+  int64_t floating = 0;
+  for (const auto& [id, l] : state_.leases) {
+    if (!HeardFromLately(l, now_ms)) continue;
+    if (l.wanted_buckets.empty()) {
+      floating += std::max(l.granted, l.wanted);
+      continue;
+    }
+    int64_t asked = 0;
+    for (const auto& [bucket, count] : l.wanted_buckets) {
+      asked += count;
+      if (recent.contains(bucket)) claimed[bucket] += count;
+    }
+    floating += std::max<int64_t>(0, l.granted - asked);
+  }
+  const MarkerState& m = state_.core.marker;
+  for (const auto& [bucket, users] : recent) {
+    const auto wb =
+        std::lower_bound(waiting_.begin(), waiting_.end(), bucket,
+                         [](const WaitingBucket& w, int64_t b) { return w.bucket < b; });
+    if (wb == waiting_.end() || wb->bucket != bucket || bucket > m.bucket) continue;
+    // Of the bucket's eligible users who still wait, those the agents have not asked for;
+    // at most those made eligible lately (the others had their window).
+    const double pending =
+        bucket < m.bucket ? static_cast<double>(wb->waiting) : wb->Pending(m.fraction);
+    const auto it = claimed.find(bucket);
+    int64_t left =
+        static_cast<int64_t>(std::ceil(pending)) - (it == claimed.end() ? 0 : it->second);
+    left = std::min(left, static_cast<int64_t>(std::ceil(users)));
+    const int64_t covered = std::clamp<int64_t>(floating, 0, std::max<int64_t>(0, left));
+    floating -= covered;
+    left -= covered;
+    if (left > 0) unclaimed.emplace_back(bucket, left);
+  }
+  return unclaimed;
+}
+
 int64_t RoomEngine::Grant(const std::string& agent_id, const Lease& lease, int64_t now_ms) const {
   if (!limits_.admits || lease.wanted <= 0) return 0;
   const int64_t avail = Available();
   if (avail <= 0) return 0;
+  // Users the marker passed whose agents have not asked for them yet keep their seats for the
+  // claim window (I3): otherwise the first agent to sync would spend them on younger users.
+  const std::vector<std::pair<int64_t, int64_t>> unclaimed = Unclaimed(now_ms);
+  int64_t reserved = 0;
+  for (const auto& [bucket, count] : unclaimed) reserved += count;
   const int64_t total = std::max(total_wanted_, lease.wanted);
-  if (total <= avail) return std::min(lease.wanted, avail);
-  if (!lease.wanted_buckets.empty()) return OrderedGrant(agent_id, lease, avail, now_ms);
-  // More is wanted than is free: share in proportion to what each agent asked for, rounding up
-  // so that an agent with one eligible user still makes progress.
-  const int64_t share = std::max<int64_t>(1, (avail * lease.wanted + total - 1) / total);
-  return std::min({lease.wanted, avail, share});
+  if (total + reserved <= avail) return std::min(lease.wanted, avail);
+  if (!lease.wanted_buckets.empty()) {
+    return OrderedGrant(agent_id, lease, avail, unclaimed, now_ms);
+  }
+  // More is wanted than is free: share what the unclaimed users leave in proportion to what
+  // each agent asked for, rounding up so that an agent with one eligible user still makes
+  // progress.
+  const int64_t free = avail - reserved;
+  if (free <= 0) return 0;
+  const int64_t share = std::max<int64_t>(1, (free * lease.wanted + total - 1) / total);
+  return std::min({lease.wanted, free, share});
 }
 
 int64_t RoomEngine::OrderedGrant(const std::string& agent_id, const Lease& lease, int64_t avail,
+                                 const std::vector<std::pair<int64_t, int64_t>>& unclaimed,
                                  int64_t now_ms) const {
   // What the other agents still want, by bucket: the budget they hold goes to their oldest
   // users first. An agent that did not say by bucket ranks after everyone who did.
-  std::vector<std::pair<int64_t, int64_t>> others;
+  std::vector<std::pair<int64_t, int64_t>> others(unclaimed);
   for (const auto& [id, l] : state_.leases) {
     if (id == agent_id || !HeardFromLately(l, now_ms) || l.wanted <= 0) continue;
     int64_t held = l.granted;

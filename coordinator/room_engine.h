@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -112,8 +114,18 @@ class RoomEngine {
   }
   static constexpr double kArrivalRateWindowMs = 5000.0;
   // Grant when more is wanted than is free and the agent said by bucket what it wants.
+  // `unclaimed` is Unclaimed()'s list: those users rank as if another agent had asked.
   int64_t OrderedGrant(const std::string& agent_id, const Lease& lease, int64_t avail,
+                       const std::vector<std::pair<int64_t, int64_t>>& unclaimed,
                        int64_t now_ms) const;
+  // How long after the marker passes a user his agent may take to ask budget for him: he
+  // polls within a refresh interval, and the agent reports him within two ticks.
+  int64_t ClaimWindowMs() const { return limits_.refresh_seconds * 1000 + 2 * options_.lease_ms; }
+  // Eligible users no agent has asked budget for yet, as (bucket, count), oldest first: those
+  // the marker reached within the claim window and who still wait, less what agents asked for
+  // in their buckets, and less what agents hold beyond that or asked for without saying by
+  // bucket (it may be for them).
+  std::vector<std::pair<int64_t, int64_t>> Unclaimed(int64_t now_ms) const;
   void AddSessions(int64_t slot, int64_t delta);
   void FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view) const;
   void MarkBucket(int64_t bucket) { changes_.buckets.push_back(bucket); }
@@ -138,7 +150,15 @@ class RoomEngine {
   int64_t total_wanted_ = 0;
   double total_arrival_rate_ = 0.0;  // Of agents heard from lately, as of the last ExpireLeases.
   int64_t marker_moved_ms_ = -1;     // When the marker last advanced (not persisted).
-  int64_t admitting_since_s_ = -1;   // Since when the room admits; -1 while it does not.
+  // Users the marker made eligible within the claim window, oldest advance first (not
+  // persisted).
+  struct Advance {
+    int64_t ms;
+    int64_t bucket;
+    double users;
+  };
+  std::deque<Advance> advances_;
+  int64_t admitting_since_s_ = -1;  // Since when the room admits; -1 while it does not.
   // End of the agents' first whole epoch after this engine's first recompute (not persisted).
   int64_t settle_until_ms_ = -1;
   // Buckets not heard from since before the start: users waiting and admitted_total then.

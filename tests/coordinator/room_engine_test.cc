@@ -264,6 +264,63 @@ TEST(RoomEngineTest, ScarceBudgetGoesToTheOldestBucketsAcrossAgents) {
   EXPECT_EQ(engine.Outstanding(), 4);
 }
 
+// Sessions that fill `seats` of the room until `until_ms`, reported by an agent of their own.
+void FillSeats(RoomEngine& engine, int64_t seats, int64_t now_ms, int64_t until_ms) {
+  v1::RoomReport fill;
+  fill.set_room_id("room");
+  auto* d = fill.add_session_deltas();
+  d->set_slot(SlotCeilMs(until_ms));
+  d->set_delta(seats);
+  v1::RoomView view;
+  engine.Apply("sessions", fill, false, now_ms, &view);
+}
+
+// One waiting user in `bucket`, seen by `agent` in the current epoch.
+v1::RoomReport Waiter(int64_t bucket, int64_t now_ms, int64_t refresh_s) {
+  v1::RoomReport report;
+  report.set_room_id("room");
+  auto* a = report.add_arrivals();
+  a->set_bucket(bucket);
+  a->set_count(1);
+  auto* p = report.add_presence();
+  p->set_bucket(bucket);
+  p->set_epoch(EpochOfMs(now_ms, refresh_s));
+  p->set_count(1);
+  return report;
+}
+
+TEST(RoomEngineTest, UsersTheMarkerPassedKeepTheirSeatsUntilTheirAgentAsks) {
+  // Two seats free for two waiting users, one per agent, two buckets apart. Then one seat
+  // goes to a session renewed elsewhere, and the agent of the younger user asks first.
+  RoomEngine engine(MakeRoom(10, 1000, 60, 5), {}, Plain());
+  v1::RoomView view;
+  FillSeats(engine, 8, kStartMs, kStartMs + 60'000);
+  const int64_t t0 = kStartMs + 3000;
+  const int64_t old_bucket = t0 / 1000 - 5;
+  const int64_t young_bucket = old_bucket + 2;
+  engine.Apply("a1", Waiter(old_bucket, t0, 5), false, t0, &view);
+  engine.Apply("a2", Waiter(young_bucket, t0, 5), false, t0 + 10, &view);
+  v1::RoomStatus status = engine.Status(t0 + 200);
+  ASSERT_EQ(status.marker().admit_through_bucket(), young_bucket);
+  FillSeats(engine, 1, t0 + 300, kStartMs + 60'000);
+
+  // a2 asks for its user; a1 has not seen its (older) user poll since he became eligible.
+  engine.Apply("a2", Wanting({{young_bucket, 1}}), false, t0 + 400, &view);
+  EXPECT_EQ(view.budget(), 0) << "the younger user took the older one's seat";
+  engine.Apply("a1", Wanting({{old_bucket, 1}}), false, t0 + 500, &view);
+  EXPECT_EQ(view.budget(), 1);
+
+  // Once a1 has had its claim window, a user it never asks for no longer holds the seat.
+  engine.Apply("a1", Wanting({}, /*unspent=*/1), false, t0 + 600, &view);
+  EXPECT_EQ(view.budget(), 0);
+  engine.Apply("a2", Wanting({{young_bucket, 1}}), false, t0 + 700, &view);
+  EXPECT_EQ(view.budget(), 0);
+  const int64_t later = t0 + 200 + 5000 + 2 * EngineOptions().lease_ms;
+  engine.Apply("a1", Wanting({}), false, later - 100, &view);
+  engine.Apply("a2", Wanting({{young_bucket, 1}}), false, later, &view);
+  EXPECT_EQ(view.budget(), 1);
+}
+
 TEST(RoomEngineTest, ScarceBudgetInOneBucketIsSharedInProportion) {
   RoomEngine engine(MakeRoom(4, 1000), {}, Plain());
   v1::RoomView view;
