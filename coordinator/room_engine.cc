@@ -458,6 +458,13 @@ std::vector<std::pair<int64_t, int64_t>> RoomEngine::Unclaimed(int64_t now_ms) c
     int64_t left =
         static_cast<int64_t>(std::ceil(pending)) - (it == claimed.end() ? 0 : it->second);
     left = std::min(left, static_cast<int64_t>(std::ceil(users)));
+    // Only users seen this epoch: one not seen since the last has likely left.
+    const auto bs = state_.buckets.find(bucket);
+    if (bs != state_.buckets.end()) {
+      const int64_t e = common::EpochOfMs(now_ms, limits_.refresh_seconds);
+      left = std::min(left, CountAt(bs->second, e, bs->second.present) -
+                                CountAt(bs->second, e, bs->second.admitted));
+    }
     const int64_t covered = std::clamp<int64_t>(floating, 0, std::max<int64_t>(0, left));
     floating -= covered;
     left -= covered;

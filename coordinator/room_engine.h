@@ -118,13 +118,15 @@ class RoomEngine {
   int64_t OrderedGrant(const std::string& agent_id, const Lease& lease, int64_t avail,
                        const std::vector<std::pair<int64_t, int64_t>>& unclaimed,
                        int64_t now_ms) const;
-  // How long after the marker passes a user his agent may take to ask budget for him: he
-  // polls within a refresh interval, and the agent reports him within two ticks.
-  int64_t ClaimWindowMs() const { return limits_.refresh_seconds * 1000 + 2 * options_.lease_ms; }
+  // How long after the marker passes a user his agent may take to ask budget for him. Users
+  // near the front poll about every second (the agent shortens their refresh as their wait
+  // nears its end), and the agent reports them within two ticks. Slower pollers (a sudden
+  // release of many seats) rarely need it: with many seats free, nobody waits for one.
+  int64_t ClaimWindowMs() const { return 1000 + 2 * options_.lease_ms; }
   // Eligible users no agent has asked budget for yet, as (bucket, count), oldest first: those
-  // the marker reached within the claim window and who still wait, less what agents asked for
-  // in their buckets, and less what agents hold beyond that or asked for without saying by
-  // bucket (it may be for them).
+  // the marker reached within the claim window who were seen this epoch and still wait, less
+  // what agents asked for in their buckets, and less what agents hold beyond that or asked for
+  // without saying by bucket (it may be for them).
   std::vector<std::pair<int64_t, int64_t>> Unclaimed(int64_t now_ms) const;
   void AddSessions(int64_t slot, int64_t delta);
   void FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view) const;

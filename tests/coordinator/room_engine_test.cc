@@ -315,7 +315,7 @@ TEST(RoomEngineTest, UsersTheMarkerPassedKeepTheirSeatsUntilTheirAgentAsks) {
   EXPECT_EQ(view.budget(), 0);
   engine.Apply("a2", Wanting({{young_bucket, 1}}), false, t0 + 700, &view);
   EXPECT_EQ(view.budget(), 0);
-  const int64_t later = t0 + 200 + 5000 + 2 * EngineOptions().lease_ms;
+  const int64_t later = t0 + 200 + 1000 + 2 * EngineOptions().lease_ms;  // The claim window.
   engine.Apply("a1", Wanting({}), false, later - 100, &view);
   engine.Apply("a2", Wanting({{young_bucket, 1}}), false, later, &view);
   EXPECT_EQ(view.budget(), 1);
@@ -646,7 +646,8 @@ struct SimAgent {
   int64_t next_sync_ms = 0;
   int64_t budget = 0;
   int64_t lease_expiry_ms = 0;
-  int64_t wanted_eligible = 0, wanted_previous = 0;  // Eligible polls over the last two ticks.
+  int64_t wanted_eligible = 0, wanted_previous = 0;      // Eligible polls over the last two ticks.
+  std::map<int64_t, int64_t> wanted_now, wanted_before;  // The same, by bucket.
   v1::RoomView view;
   std::map<int64_t, int64_t> arrivals;
   std::map<std::pair<int64_t, int64_t>, int64_t> presence, admissions;
@@ -665,6 +666,8 @@ struct SimParams {
   // Chance per sync that an agent dies holding budget. Its budget is then presumed spent until
   // those sessions would have ended, which delays others: I5 is checked only without deaths.
   double death_rate = 0.003;
+  // Whether agents say by bucket what they want, as the real agent does.
+  bool by_bucket = false;
 };
 
 void PrintTo(const SimParams& p, std::ostream* os) { *os << "seed " << p.seed; }
@@ -790,7 +793,10 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
         a.presence[{u.bucket, epoch}]++;
         u.last_epoch = epoch;
       }
-      if (eligible) a.wanted_eligible++;
+      if (eligible) {
+        a.wanted_eligible++;
+        a.wanted_now[u.bucket]++;
+      }
       u.next_poll_ms = now + (eligible ? 1000 : refresh_ms);
     }
 
@@ -833,6 +839,17 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
       }
       r.set_budget_unspent(now < a.lease_expiry_ms ? a.budget : 0);
       r.set_budget_wanted(a.wanted_eligible + a.wanted_previous);
+      if (p.by_bucket) {
+        std::map<int64_t, int64_t> wanted = a.wanted_before;
+        for (const auto& [b, c] : a.wanted_now) wanted[b] += c;
+        for (const auto& [b, c] : wanted) {
+          auto* w = r.add_wanted_buckets();
+          w->set_bucket(b);
+          w->set_count(c);
+        }
+      }
+      a.wanted_before = std::move(a.wanted_now);
+      a.wanted_now.clear();
       r.set_direct_arrivals(a.direct);
       a.arrivals.clear();
       a.presence.clear();
@@ -925,7 +942,9 @@ INSTANTIATE_TEST_SUITE_P(
         SimParams{.seed = 6, .capacity = 5, .rate = 1000, .arrivals_per_s = 3},
         SimParams{.seed = 7, .death_rate = 0},
         SimParams{.seed = 8, .capacity = 10, .rate = 30, .agents = 6, .death_rate = 0},
-        SimParams{.seed = 9, .capacity = 300, .rate = 100, .arrivals_per_s = 12, .death_rate = 0}),
+        SimParams{.seed = 9, .capacity = 300, .rate = 100, .arrivals_per_s = 12, .death_rate = 0},
+        SimParams{.seed = 10, .death_rate = 0, .by_bucket = true},
+        SimParams{.seed = 11, .capacity = 20, .rate = 60, .by_bucket = true}),
     // Named by seed: printing the struct would put its padding bytes into the ctest name.
     [](const ::testing::TestParamInfo<SimParams>& info) {
       return "Seed" + std::to_string(info.param.seed);
