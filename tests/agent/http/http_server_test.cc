@@ -1154,6 +1154,13 @@ TEST_F(HttpServerTest, StopLetsTheRequestInFlightFinish) {
   Client idle(port_);
   ASSERT_TRUE(idle.Send(Get("/local")));
   ASSERT_TRUE(idle.Read().has_value());
+  // The server counts a request out only after writing its response: on a busy machine the
+  // client can read it first, and the wait below would then see /local, not /slow.
+  auto wait_start = std::chrono::steady_clock::now();
+  while (server_->InFlight() != 0 && std::chrono::steady_clock::now() - wait_start < 5s) {
+    std::this_thread::sleep_for(1ms);
+  }
+  ASSERT_EQ(server_->InFlight(), 0u);
 
   std::optional<Response> slow;
   std::thread request([&] {
@@ -1161,7 +1168,7 @@ TEST_F(HttpServerTest, StopLetsTheRequestInFlightFinish) {
     client.Send(Get("/slow?ms=500"));
     slow = client.Read();
   });
-  auto wait_start = std::chrono::steady_clock::now();
+  wait_start = std::chrono::steady_clock::now();
   while (server_->InFlight() == 0 && std::chrono::steady_clock::now() - wait_start < 5s) {
     std::this_thread::sleep_for(5ms);
   }
