@@ -424,9 +424,11 @@ int64_t RoomEngine::RatePrefetch(const Lease& lease, int64_t seats_free) const {
 
 std::vector<std::pair<int64_t, int64_t>> RoomEngine::Unclaimed(int64_t now_ms) const {
   std::vector<std::pair<int64_t, int64_t>> unclaimed;
-  if (advances_.empty()) return unclaimed;
-  std::map<int64_t, double> recent;  // Users made eligible lately, by bucket.
-  for (const Advance& a : advances_) recent[a.bucket] += a.users;
+  std::map<int64_t, double> recent;  // Users made eligible within the window, by bucket.
+  for (const Advance& a : advances_) {
+    if (now_ms - a.ms < ClaimWindowMs() && now_ms >= a.ms) recent[a.bucket] += a.users;
+  }
+  if (recent.empty()) return unclaimed;
   // What agents asked for in those buckets, and what they hold beyond all they asked for.
   // An agent that does not say by bucket may be asking for any of them.
   std::map<int64_t, int64_t> claimed;
@@ -445,26 +447,27 @@ std::vector<std::pair<int64_t, int64_t>> RoomEngine::Unclaimed(int64_t now_ms) c
     floating += std::max<int64_t>(0, l.granted - asked);
   }
   const MarkerState& m = state_.core.marker;
+  const int64_t epoch = common::EpochOfMs(now_ms, limits_.refresh_seconds);
   for (const auto& [bucket, users] : recent) {
     const auto wb =
         std::lower_bound(waiting_.begin(), waiting_.end(), bucket,
                          [](const WaitingBucket& w, int64_t b) { return w.bucket < b; });
-    if (wb == waiting_.end() || wb->bucket != bucket || bucket > m.bucket) continue;
-    // Of the bucket's eligible users who still wait, those the agents have not asked for;
-    // at most those made eligible lately (the others had their window).
+    const auto bs = state_.buckets.find(bucket);
+    if (wb == waiting_.end() || wb->bucket != bucket || bucket > m.bucket ||
+        bs == state_.buckets.end()) {
+      continue;
+    }
+    // The bucket's eligible users who still wait and were seen this epoch (one not seen since
+    // the last has most likely left), less those agents asked for; at most those made
+    // eligible within the window (the others had theirs).
     const double pending =
         bucket < m.bucket ? static_cast<double>(wb->waiting) : wb->Pending(m.fraction);
+    const int64_t seen_now = CountAt(bs->second, epoch, bs->second.present) -
+                             CountAt(bs->second, epoch, bs->second.admitted);
     const auto it = claimed.find(bucket);
-    int64_t left =
-        static_cast<int64_t>(std::ceil(pending)) - (it == claimed.end() ? 0 : it->second);
+    int64_t left = std::min(static_cast<int64_t>(std::ceil(pending)), seen_now) -
+                   (it == claimed.end() ? 0 : it->second);
     left = std::min(left, static_cast<int64_t>(std::ceil(users)));
-    // Only users seen this epoch: one not seen since the last has likely left.
-    const auto bs = state_.buckets.find(bucket);
-    if (bs != state_.buckets.end()) {
-      const int64_t e = common::EpochOfMs(now_ms, limits_.refresh_seconds);
-      left = std::min(left, CountAt(bs->second, e, bs->second.present) -
-                                CountAt(bs->second, e, bs->second.admitted));
-    }
     const int64_t covered = std::clamp<int64_t>(floating, 0, std::max<int64_t>(0, left));
     floating -= covered;
     left -= covered;
@@ -477,12 +480,17 @@ int64_t RoomEngine::Grant(const std::string& agent_id, const Lease& lease, int64
   if (!limits_.admits || lease.wanted <= 0) return 0;
   const int64_t avail = Available();
   if (avail <= 0) return 0;
+  const int64_t total = std::max(total_wanted_, lease.wanted);
   // Users the marker passed whose agents have not asked for them yet keep their seats for the
   // claim window (I3): otherwise the first agent to sync would spend them on younger users.
+  // What the window's advances made eligible bounds what is held: enough seats for that and
+  // everything wanted skip the count.
+  int64_t recent_upper = 0;
+  for (const Advance& a : advances_) recent_upper += static_cast<int64_t>(std::ceil(a.users));
+  if (total + recent_upper <= avail) return std::min(lease.wanted, avail);
   const std::vector<std::pair<int64_t, int64_t>> unclaimed = Unclaimed(now_ms);
   int64_t reserved = 0;
   for (const auto& [bucket, count] : unclaimed) reserved += count;
-  const int64_t total = std::max(total_wanted_, lease.wanted);
   if (total + reserved <= avail) return std::min(lease.wanted, avail);
   if (!lease.wanted_buckets.empty()) {
     return OrderedGrant(agent_id, lease, avail, unclaimed, now_ms);

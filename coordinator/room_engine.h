@@ -7,7 +7,9 @@
 //   I1  sessions not expired + budget granted and not settled <= total_active_users.
 //   I2  budget granted in any window of 60 s + one lease <= new_users_per_minute, so admissions
 //       in any 60 s window (spent from that budget) stay within the limit.
-//   I3  under FIFO, users become eligible strictly by arrival bucket (the marker only advances).
+//   I3  under FIFO, users become eligible strictly by arrival bucket (the marker only advances),
+//       and scarce budget goes to the oldest eligible users across agents, including, for a
+//       short claim window, users the marker just passed whose agents have not asked yet.
 //   I5  the marker advances as soon as capacity frees, and budget goes to agents that report
 //       eligible users, so the oldest waiting user gets in within a tick plus a page poll.
 //
@@ -120,13 +122,14 @@ class RoomEngine {
                        int64_t now_ms) const;
   // How long after the marker passes a user his agent may take to ask budget for him. Users
   // near the front poll about every second (the agent shortens their refresh as their wait
-  // nears its end), and the agent reports them within two ticks. Slower pollers (a sudden
+  // nears its end), and the agent reports them within two leases. Slower pollers (a sudden
   // release of many seats) rarely need it: with many seats free, nobody waits for one.
   int64_t ClaimWindowMs() const { return 1000 + 2 * options_.lease_ms; }
   // Eligible users no agent has asked budget for yet, as (bucket, count), oldest first: those
   // the marker reached within the claim window who were seen this epoch and still wait, less
   // what agents asked for in their buckets, and less what agents hold beyond that or asked for
-  // without saying by bucket (it may be for them).
+  // without saying by bucket (it may be for them). Best effort: just after an epoch begins,
+  // few users have been seen in it, and a restarted coordinator holds nothing (not persisted).
   std::vector<std::pair<int64_t, int64_t>> Unclaimed(int64_t now_ms) const;
   void AddSessions(int64_t slot, int64_t delta);
   void FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view) const;

@@ -295,7 +295,7 @@ TEST(RoomEngineTest, UsersTheMarkerPassedKeepTheirSeatsUntilTheirAgentAsks) {
   RoomEngine engine(MakeRoom(10, 1000, 60, 5), {}, Plain());
   v1::RoomView view;
   FillSeats(engine, 8, kStartMs, kStartMs + 60'000);
-  const int64_t t0 = kStartMs + 3000;
+  const int64_t t0 = kStartMs + 500;  // The whole test stays in one 5 s epoch.
   const int64_t old_bucket = t0 / 1000 - 5;
   const int64_t young_bucket = old_bucket + 2;
   engine.Apply("a1", Waiter(old_bucket, t0, 5), false, t0, &view);
@@ -310,14 +310,15 @@ TEST(RoomEngineTest, UsersTheMarkerPassedKeepTheirSeatsUntilTheirAgentAsks) {
   engine.Apply("a1", Wanting({{old_bucket, 1}}), false, t0 + 500, &view);
   EXPECT_EQ(view.budget(), 1);
 
-  // Once a1 has had its claim window, a user it never asks for no longer holds the seat.
+  // a1 gives the seat back and no longer asks for its user (he did not poll again): the seat
+  // stays his until the claim window since the marker reached him ends, then a2's user gets it.
   engine.Apply("a1", Wanting({}, /*unspent=*/1), false, t0 + 600, &view);
-  EXPECT_EQ(view.budget(), 0);
   engine.Apply("a2", Wanting({{young_bucket, 1}}), false, t0 + 700, &view);
   EXPECT_EQ(view.budget(), 0);
-  const int64_t later = t0 + 200 + 1000 + 2 * EngineOptions().lease_ms;  // The claim window.
-  engine.Apply("a1", Wanting({}), false, later - 100, &view);
-  engine.Apply("a2", Wanting({{young_bucket, 1}}), false, later, &view);
+  const int64_t window_end = t0 + 200 + 1000 + 2 * EngineOptions().lease_ms;
+  engine.Apply("a2", Wanting({{young_bucket, 1}}), false, window_end - 100, &view);
+  EXPECT_EQ(view.budget(), 0);
+  engine.Apply("a2", Wanting({{young_bucket, 1}}), false, window_end, &view);
   EXPECT_EQ(view.budget(), 1);
 }
 
