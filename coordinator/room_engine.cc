@@ -261,10 +261,7 @@ void RoomEngine::Recompute(int64_t now_ms) {
     ++it;
   }
 
-  while (!advances_.empty() &&
-         (now_ms - advances_.front().ms >= ClaimWindowMs() || now_ms < advances_.front().ms)) {
-    advances_.pop_front();
-  }
+  while (!advances_.empty() && !InClaimWindow(advances_.front(), now_ms)) advances_.pop_front();
 
   const int64_t avail = Available();
   MarkerState& m = state_.core.marker;
@@ -422,11 +419,15 @@ int64_t RoomEngine::RatePrefetch(const Lease& lease, int64_t seats_free) const {
   return std::min(want, cap);
 }
 
+bool RoomEngine::InClaimWindow(const Advance& a, int64_t now_ms) const {
+  return now_ms >= a.ms && now_ms - a.ms < ClaimWindowMs();
+}
+
 std::vector<std::pair<int64_t, int64_t>> RoomEngine::Unclaimed(int64_t now_ms) const {
   std::vector<std::pair<int64_t, int64_t>> unclaimed;
   std::map<int64_t, double> recent;  // Users made eligible within the window, by bucket.
   for (const Advance& a : advances_) {
-    if (now_ms - a.ms < ClaimWindowMs() && now_ms >= a.ms) recent[a.bucket] += a.users;
+    if (InClaimWindow(a, now_ms)) recent[a.bucket] += a.users;
   }
   if (recent.empty()) return unclaimed;
   // What agents asked for in those buckets, and what they hold beyond all they asked for.

@@ -125,6 +125,8 @@ class RoomEngine {
   // nears its end), and the agent reports them within two leases. Slower pollers (a sudden
   // release of many seats) rarely need it: with many seats free, nobody waits for one.
   int64_t ClaimWindowMs() const { return 1000 + 2 * options_.lease_ms; }
+  struct Advance;
+  bool InClaimWindow(const Advance& a, int64_t now_ms) const;
   // Eligible users no agent has asked budget for yet, as (bucket, count), oldest first: those
   // the marker reached within the claim window who were seen this epoch and still wait, less
   // what agents asked for in their buckets, and less what agents hold beyond that or asked for
