@@ -8,7 +8,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libboost1.81-dev libssl-dev libyaml-cpp-dev
-  curl python3 chromium chromium-driver
+  curl python3 python3-yaml chromium chromium-driver
 )
 
 # Benchmark peers (make bench): nginx, haproxy and wrk, measured against in the same run;
