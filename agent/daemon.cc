@@ -21,6 +21,7 @@
 #include "common/host_port.h"
 #include "common/metrics.h"
 #include "common/room_validation.h"
+#include "common/secret_file.h"
 #include "spdlog/spdlog.h"
 
 namespace anteroom::agent {
@@ -150,6 +151,11 @@ absl::Status RunAgent(const v1::AgentConfig& config, const std::atomic<bool>& st
   SyncClientOptions sync_options;
   sync_options.coordinators.assign(config.coordinators().begin(), config.coordinators().end());
   sync_options.agent_id = config.agent_id();
+  if (!config.sync_token_file().empty()) {
+    auto token = common::ReadSecretFile("sync-token-file", config.sync_token_file());
+    if (!token.ok()) return token.status();
+    sync_options.sync_token = *std::move(token);
+  }
   sync_options.sync_interval_ms = config.sync_interval_ms();
   if (config.mode() == "proxy" && !config.default_upstream().empty()) {
     sync_options.default_upstream = *ParseHostPort("default-upstream", config.default_upstream());

@@ -53,6 +53,7 @@ struct SyncClient::Shard {
   std::vector<std::string> room_ids;  // Rooms this shard owns, per its last config.
   std::vector<v1::Pool> pools;        // Pools this shard sent with its last config.
   std::atomic<int64_t> last_success_local_ms{0};
+  bool refused_auth = false;  // The last Sync was refused for its token (logged once).
   // The Sync in flight, so that Stop can cancel one that waits for a connection.
   std::mutex call_mu;
   grpc::ClientContext* call = nullptr;  // Guarded by call_mu.
@@ -60,7 +61,10 @@ struct SyncClient::Shard {
 
 SyncClient::SyncClient(SyncClientOptions options, AgentState& state, const common::Clock& clock,
                        common::MetricsRegistry& metrics)
-    : options_(std::move(options)), state_(state), clock_(clock) {
+    : options_(std::move(options)),
+      authorization_(options_.sync_token.empty() ? "" : "Bearer " + options_.sync_token),
+      state_(state),
+      clock_(clock) {
   for (size_t i = 0; i < options_.coordinators.size(); ++i) {
     auto shard = std::make_unique<Shard>();
     shard->index = static_cast<int>(i);
@@ -230,6 +234,7 @@ bool SyncClient::SendOnce(Shard& shard, bool final,
   // that fails fast leaves nobody polling the channel's connection attempts: gRPC then notices
   // them only on its 5 s backup poll, so an agent found a restarted coordinator 5-10 s late.
   ctx.set_wait_for_ready(true);
+  if (!authorization_.empty()) ctx.AddMetadata("authorization", authorization_);
   v1::SyncResponse reply;
   const int64_t sent = clock_.NowMs();
   const auto start = std::chrono::steady_clock::now();
@@ -252,6 +257,14 @@ bool SyncClient::SendOnce(Shard& shard, bool final,
     return true;
   }
   syncs_failed_->Increment();
+  const bool auth_refused = status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+                            status.error_code() == grpc::StatusCode::PERMISSION_DENIED;
+  if (auth_refused && !shard.refused_auth) {
+    // Kept and resent like any failed Sync, so no counts are lost while the tokens disagree.
+    spdlog::error("coordinator shard {} refused the Sync token ({}); check --sync-token-file",
+                  shard.index, status.error_message());
+  }
+  shard.refused_auth = auth_refused;
   if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
       status.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
     // The coordinator will never accept this one (a room it does not own or no longer has):

@@ -33,6 +33,8 @@ namespace anteroom::agent {
 struct SyncClientOptions {
   std::vector<std::string> coordinators;  // gRPC addresses, by shard ordinal.
   std::string agent_id;
+  // Sent with every Sync as "authorization: Bearer <token>" when not empty.
+  std::string sync_token;
   int64_t sync_interval_ms = 500;
   Upstream default_upstream;
   // Keys from a file (a sidecar without a coordinator, or a Kubernetes Secret); merged with
@@ -81,6 +83,7 @@ class SyncClient {
   std::shared_ptr<RoomCounters> CountersFor(const std::string& room_id);  // REQUIRES: mu_ held.
 
   SyncClientOptions options_;
+  const std::string authorization_;  // "Bearer <token>", or empty.
   AgentState& state_;
   const common::Clock& clock_;
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "anteroom/v1/admin.grpc.pb.h"
-#include "coordinator/admin_auth.h"
+#include "coordinator/bearer_auth.h"
 #include "coordinator/commit_loop.h"
 
 namespace anteroom::coordinator {
@@ -15,7 +15,7 @@ namespace anteroom::coordinator {
 class AdminService final : public v1::Admin::CallbackService {
  public:
   // Backups are written into new directories under `backup_dir`.
-  AdminService(CommitLoop& loop, RocksDbStore& store, AdminAuth auth, std::string backup_dir)
+  AdminService(CommitLoop& loop, RocksDbStore& store, BearerAuth auth, std::string backup_dir)
       : loop_(loop), store_(store), auth_(std::move(auth)), backup_dir_(std::move(backup_dir)) {}
 
   grpc::ServerUnaryReactor* CreateRoom(grpc::CallbackServerContext*, const v1::CreateRoomRequest*,
@@ -57,7 +57,7 @@ class AdminService final : public v1::Admin::CallbackService {
 
   CommitLoop& loop_;
   RocksDbStore& store_;
-  AdminAuth auth_;
+  BearerAuth auth_;
   std::string backup_dir_;
 };
 

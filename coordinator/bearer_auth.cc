@@ -1,4 +1,4 @@
-#include "coordinator/admin_auth.h"
+#include "coordinator/bearer_auth.h"
 
 #include <openssl/crypto.h>
 
@@ -6,7 +6,7 @@
 
 namespace anteroom::coordinator {
 
-absl::Status AdminAuth::Check(const grpc::CallbackServerContext& context) const {
+absl::Status BearerAuth::Check(const grpc::CallbackServerContext& context) const {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end()) {

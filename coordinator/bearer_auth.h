@@ -1,6 +1,7 @@
 #pragma once
 
-// Checks the Admin API's bearer token ("authorization: Bearer <token>" metadata).
+// Checks a call's bearer token ("authorization: Bearer <token>" metadata): the Admin API's
+// token, and the agents' Sync token when the operator sets one.
 
 #include <string>
 
@@ -10,10 +11,10 @@
 
 namespace anteroom::coordinator {
 
-class AdminAuth {
+class BearerAuth {
  public:
   // REQUIRES: !token.empty().
-  explicit AdminAuth(std::string token) : token_(std::move(token)) {}
+  explicit BearerAuth(std::string token) : token_(std::move(token)) {}
 
   // OK, or Unauthenticated saying whether the token was missing or wrong. Compares in
   // constant time.

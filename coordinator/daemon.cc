@@ -10,7 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -19,7 +19,9 @@
 #include "common/admin_http_server.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "common/secret_file.h"
 #include "coordinator/admin_service.h"
+#include "coordinator/bearer_auth.h"
 #include "coordinator/commit_loop.h"
 #include "coordinator/coordinator_core.h"
 #include "coordinator/rocksdb_store.h"
@@ -33,21 +35,11 @@ absl::Status Invalid(absl::string_view flag, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", why));
 }
 
-absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("--admin-token-file: cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token(absl::StripAsciiWhitespace(ss.str()));
-  if (token.empty()) return Invalid("admin-token-file", absl::StrCat(path, " is empty"));
-  return token;
-}
-
 // No token configured: make one and leave it beside the data, readable only by us, so a
 // fresh install is never open to anyone who can reach the port.
 absl::StatusOr<std::string> GenerateToken(const std::string& data_dir) {
   const std::string path = data_dir + "/admin-token";
-  if (std::filesystem::exists(path)) return ReadTokenFile(path);
+  if (std::filesystem::exists(path)) return common::ReadSecretFile("admin-token-file", path);
   unsigned char raw[24];
   if (RAND_bytes(raw, sizeof raw) != 1) return absl::InternalError("no randomness for a token");
   const std::string token =
@@ -94,7 +86,6 @@ absl::Status ResolveConfig(v1::CoordinatorConfig& c) {
     return Invalid("lease-ticks", "must be between 1 and 100");
   }
   if (c.backup_dir().empty()) c.set_backup_dir(c.data_dir() + "/backups");
-  if (c.worker_threads() < 0) return Invalid("worker-threads", "must not be negative");
   return absl::OkStatus();
 }
 
@@ -107,9 +98,15 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
   }
   std::string token = config.admin_token();
   if (token.empty() && !config.admin_token_file().empty()) {
-    auto t = ReadTokenFile(config.admin_token_file());
+    auto t = common::ReadSecretFile("admin-token-file", config.admin_token_file());
     if (!t.ok()) return t.status();
     token = *t;
+  }
+  std::string sync_token = config.sync_token();
+  if (sync_token.empty() && !config.sync_token_file().empty()) {
+    auto t = common::ReadSecretFile("sync-token-file", config.sync_token_file());
+    if (!t.ok()) return t.status();
+    sync_token = *t;
   }
   if (token.empty()) {
     auto t = GenerateToken(config.data_dir());
@@ -165,13 +162,15 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
   CommitLoop loop(core, **store, clock, loop_metrics);
   loop.Start();
 
+  std::optional<BearerAuth> sync_auth;
+  if (!sync_token.empty()) sync_auth.emplace(std::move(sync_token));
   SyncService sync_service(
-      loop, clock,
+      loop, clock, std::move(sync_auth),
       {.latency_seconds = metrics.RegisterHistogram(
            "anteroom_sync_latency_seconds", "Sync calls from arrival to reply.", LatencyBounds()),
        .rejected = metrics.RegisterCounter("anteroom_sync_rejected_total",
                                            "Sync calls answered with an error.")});
-  AdminService admin_service(loop, **store, AdminAuth(token), config.backup_dir());
+  AdminService admin_service(loop, **store, BearerAuth(token), config.backup_dir());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

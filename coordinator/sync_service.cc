@@ -12,6 +12,13 @@ grpc::ServerUnaryReactor* SyncService::Sync(grpc::CallbackServerContext* context
                                             v1::SyncResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto start = std::chrono::steady_clock::now();
+  if (auth_) {
+    if (absl::Status s = auth_->Check(*context); !s.ok()) {
+      if (metrics_.rejected) metrics_.rejected->Increment();
+      reactor->Finish(common::ToGrpcStatus(s));
+      return reactor;
+    }
+  }
   if (absl::Status s = ValidateSyncRequest(*request, clock_.NowMs()); !s.ok()) {
     if (metrics_.rejected) metrics_.rejected->Increment();
     reactor->Finish(common::ToGrpcStatus(s));

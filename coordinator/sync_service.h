@@ -1,11 +1,15 @@
 #pragma once
 
-// The agents' Sync RPC (gRPC callback API). Validates on the gRPC thread, applies on the
-// CommitLoop, and answers after the group commit.
+// The agents' Sync RPC (gRPC callback API). Checks the Sync token (when the operator set one)
+// and validates on the gRPC thread, applies on the CommitLoop, and answers after the group
+// commit.
+
+#include <optional>
 
 #include "anteroom/v1/sync.grpc.pb.h"
 #include "common/clock.h"
 #include "common/metrics.h"
+#include "coordinator/bearer_auth.h"
 #include "coordinator/commit_loop.h"
 
 namespace anteroom::coordinator {
@@ -17,8 +21,10 @@ class SyncService final : public v1::Coordinator::CallbackService {
     common::Counter* rejected = nullptr;
   };
 
-  SyncService(CommitLoop& loop, const common::Clock& clock, Metrics metrics)
-      : loop_(loop), clock_(clock), metrics_(metrics) {}
+  // Without `auth`, any caller may Sync.
+  SyncService(CommitLoop& loop, const common::Clock& clock, std::optional<BearerAuth> auth,
+              Metrics metrics)
+      : loop_(loop), clock_(clock), auth_(std::move(auth)), metrics_(metrics) {}
 
   grpc::ServerUnaryReactor* Sync(grpc::CallbackServerContext* context,
                                  const v1::SyncRequest* request,
@@ -27,6 +33,7 @@ class SyncService final : public v1::Coordinator::CallbackService {
  private:
   CommitLoop& loop_;
   const common::Clock& clock_;
+  const std::optional<BearerAuth> auth_;
   Metrics metrics_;
 };
 

@@ -61,17 +61,17 @@ class AgentE2eTest : public ::testing::Test {
     testing::RemoveTree(dir_);
   }
 
-  bool StartCoordinator() {
+  bool StartCoordinator(const std::vector<std::string>& extra = {}) {
     std::remove((dir_ + "/coord.ports").c_str());
-    if (!coordinator_
-             .Start(COORDINATOR_BIN,
-                    {"--data-dir=" + dir_ + "/coord",
-                     "--listen=127.0.0.1:" + std::to_string(coordinator_port_),
-                     "--admin-listen=127.0.0.1:0", "--ports-file=" + dir_ + "/coord.ports",
-                     std::string("--admin-token=") + kToken, "--log-level=warn",
-                     "--sync-interval-ms=200"},
-                    dir_ + "/coord.log")
-             .ok()) {
+    std::vector<std::string> args = {"--data-dir=" + dir_ + "/coord",
+                                     "--listen=127.0.0.1:" + std::to_string(coordinator_port_),
+                                     "--admin-listen=127.0.0.1:0",
+                                     "--ports-file=" + dir_ + "/coord.ports",
+                                     std::string("--admin-token=") + kToken,
+                                     "--log-level=warn",
+                                     "--sync-interval-ms=200"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    if (!coordinator_.Start(COORDINATOR_BIN, args, dir_ + "/coord.log").ok()) {
       return false;
     }
     coordinator_port_ = PortFrom(dir_ + "/coord.ports", "grpc");
@@ -324,6 +324,55 @@ TEST_F(AgentE2eTest, TheAgentFindsARestartedCoordinatorWithoutWaitingForTheBacku
   // Ready means a Sync succeeded. Before the fix this took 5-10 s (gRPC's 5 s backup poll);
   // now the next reconnect attempt, at most the 2 s maximum backoff away, finds it.
   EXPECT_LT(std::chrono::steady_clock::now() - back, 4s);
+}
+
+TEST_F(AgentE2eTest, OnlyAgentsWithTheSyncTokenAreServedWhenTheCoordinatorWantsOne) {
+  const std::string token_file = dir_ + "/sync-token";
+  std::ofstream(token_file) << "agents-only\n";
+  ASSERT_TRUE(coordinator_.Stop(SIGTERM, 10s).ok());
+  ASSERT_TRUE(StartCoordinator({"--sync-token-file=" + token_file}));
+  CreateRoom("shop", 10, 600);
+
+  const int with_token = StartAgent({"--sync-token-file=" + token_file});
+  const int without = StartAgent();
+  ASSERT_TRUE(WaitAgentReady(with_token));
+  Browser user;
+  auto page = Enter(user, agents_[with_token]->port, "shop", "/");
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->status, 200);
+
+  // The agent without it is refused every Sync, so it never becomes ready.
+  std::this_thread::sleep_for(1s);  // Five ticks.
+  auto ready = testing::HttpGet(agents_[without]->admin_port, "/readyz");
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->status, 503);
+  auto metrics = testing::HttpGet(agents_[without]->admin_port, "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(metrics->body.find("anteroom_agent_syncs_total{result=\"ok\"} 0\n"), std::string::npos)
+      << metrics->body;
+  EXPECT_EQ(metrics->body.find("anteroom_agent_syncs_total{result=\"failed\"} 0\n"),
+            std::string::npos)
+      << metrics->body;
+}
+
+TEST_F(AgentE2eTest, AnUnreadableSyncTokenFileStopsTheAgentNamingTheFlag) {
+  ChildProcess agent;
+  const std::string log = dir_ + "/bad-agent.log";
+  ASSERT_TRUE(agent
+                  .Start(AGENT_BIN,
+                         {"--listen=127.0.0.1:0", "--admin-listen=127.0.0.1:0",
+                          "--coordinators=127.0.0.1:" + std::to_string(coordinator_port_),
+                          "--default-upstream=127.0.0.1:" + std::to_string(origin_port_),
+                          "--sync-token-file=" + dir_ + "/absent"},
+                         log)
+                  .ok());
+  auto exit = agent.Stop(0, 10s);  // Signal 0: only wait for it to give up by itself.
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_NE(*exit, 0);
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("--sync-token-file: cannot read " + dir_ + "/absent"), std::string::npos)
+      << text;
 }
 
 TEST_F(AgentE2eTest, MalformedRequestsGetClearErrorsAndTheAgentKeepsServing) {

@@ -75,7 +75,7 @@ durability: async
              {"ANTEROOM_LISTEN", "env:2"},
              {"ANTEROOM_SHARD_INDEX", "2"},
              {"ANTEROOM_LOG_LEVEL", "debug"}};
-  Args args = {"--shard-index=3", "--log-level", "warn", "--worker-threads", "8"};
+  Args args = {"--shard-index=3", "--log-level", "warn", "--lease-ticks", "8"};
   v1::CoordinatorConfig config;
   absl::Status status = LoadDaemonConfig(args, env, &config);
   ASSERT_TRUE(status.ok()) << status;
@@ -84,7 +84,7 @@ durability: async
   EXPECT_EQ(config.listen(), "env:2");    // Environment over file.
   EXPECT_EQ(config.shard_index(), 3);     // Flag over environment over file.
   EXPECT_EQ(config.log_level(), "warn");  // Flag over environment.
-  EXPECT_EQ(config.worker_threads(), 8);  // Flag alone.
+  EXPECT_EQ(config.lease_ticks(), 8);     // Flag alone.
 }
 
 TEST_F(ConfigLoaderTest, ConfigFlagWinsOverConfigVariable) {

@@ -8,7 +8,8 @@
 
 namespace anteroom::coordinator {
 
-CoordinatorHarness::CoordinatorHarness(int shard_index, int shard_count) {
+CoordinatorHarness::CoordinatorHarness(int shard_index, int shard_count,
+                                       const std::function<void(v1::CoordinatorConfig&)>& tweak) {
   dir_ = testing::MakeTempDir("anteroom-coord");
   v1::CoordinatorConfig config;
   config.set_data_dir(dir_);
@@ -20,6 +21,7 @@ CoordinatorHarness::CoordinatorHarness(int shard_index, int shard_count) {
   config.set_shard_count(shard_count);
   config.set_log_level("warn");
   (void)common::InitLogging("warn", "test");
+  if (tweak) tweak(config);
   if (!ResolveConfig(config).ok()) return;
   thread_ = std::thread([this, config] { (void)RunCoordinator(config, stop_); });
   auto ports =

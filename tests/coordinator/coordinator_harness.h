@@ -3,6 +3,7 @@
 // Starts the real coordinator (in this process, on free loopback ports) for service tests.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,7 +21,8 @@ class CoordinatorHarness {
   static constexpr const char* kToken = "test-token";
 
   // Starts a shard; `tweak` may change the config before it starts.
-  explicit CoordinatorHarness(int shard_index = 0, int shard_count = 1);
+  explicit CoordinatorHarness(int shard_index = 0, int shard_count = 1,
+                              const std::function<void(v1::CoordinatorConfig&)>& tweak = {});
   ~CoordinatorHarness();
 
   bool started() const { return grpc_port_ > 0; }

@@ -6,13 +6,16 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
 #include "common/rendezvous_hash.h"
 #include "common/time_slots.h"
+#include "coordinator/daemon.h"
 #include "tests/coordinator/coordinator_harness.h"
 #include "tests/testing/http_get.h"
+#include "tests/testing/process.h"
 
 namespace anteroom::coordinator {
 namespace {
@@ -325,6 +328,171 @@ TEST(CoordinatorShardTest, RoomsOfAnotherShardAreRefusedNamingTheOwner) {
   grpc::Status s = shard0.admin().CreateRoom(shard0.Authed().get(), req, &out);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(s.error_message().find("owned by shard 1"), std::string::npos);
+
+  v1::GetRoomRequest get;
+  get.set_id(foreign);
+  s = shard0.admin().GetRoom(shard0.Authed().get(), get, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("owned by shard 1"), std::string::npos);
+
+  v1::GetRoomStatusRequest status_req;
+  status_req.set_id(foreign);
+  v1::RoomStatus status;
+  s = shard0.admin().GetRoomStatus(shard0.Authed().get(), status_req, &status);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  v1::DeleteRoomRequest del;
+  del.set_id(foreign);
+  v1::DeleteResponse deleted;
+  s = shard0.admin().DeleteRoom(shard0.Authed().get(), del, &deleted);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  // An agent that reports a room to the wrong shard is told which shard owns it.
+  v1::SyncRequest sync;
+  sync.set_agent_id("agent-1");
+  sync.set_seq(1);
+  sync.add_rooms()->set_room_id(foreign);
+  v1::SyncResponse reply;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  s = shard0.sync().Sync(&ctx, sync, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("owned by shard 1"), std::string::npos) << s.error_message();
+}
+
+// Writes `text` into a new file in `dir` and returns its path.
+std::string WriteTokenFile(const std::string& dir, const std::string& name,
+                           const std::string& text) {
+  const std::string path = dir + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+grpc::Status SyncWithToken(CoordinatorHarness& h, const std::string& token, uint64_t seq) {
+  v1::SyncRequest req;
+  req.set_agent_id("agent-1");
+  req.set_seq(seq);
+  v1::SyncResponse resp;
+  return h.sync().Sync(h.Authed(token).get(), req, &resp);
+}
+
+TEST(CoordinatorTokenTest, SyncNeedsTheSyncTokenWhenOneIsSet) {
+  const std::string dir = testing::MakeTempDir("anteroom-tokens");
+  const std::string file = WriteTokenFile(dir, "sync-token", "agents-secret\n");
+  CoordinatorHarness h(0, 1, [&](v1::CoordinatorConfig& c) { c.set_sync_token_file(file); });
+  ASSERT_TRUE(h.started());
+
+  grpc::Status s = SyncWithToken(h, "", 1);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(s.error_message().find("missing"), std::string::npos) << s.error_message();
+  s = SyncWithToken(h, "wrong", 1);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  // The Admin token is not a Sync token.
+  s = SyncWithToken(h, CoordinatorHarness::kToken, 1);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  s = SyncWithToken(h, "agents-secret", 1);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+
+  // Refused calls were not applied: seq 1 was applied once, so 2 is next.
+  s = SyncWithToken(h, "agents-secret", 2);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  testing::RemoveTree(dir);
+}
+
+TEST(CoordinatorTokenTest, WithoutASyncTokenSyncIsOpen) {
+  CoordinatorHarness h;
+  ASSERT_TRUE(h.started());
+  EXPECT_TRUE(SyncWithToken(h, "", 1).ok());
+}
+
+TEST(CoordinatorTokenTest, AdminTokenComesFromItsFile) {
+  const std::string dir = testing::MakeTempDir("anteroom-tokens");
+  const std::string file = WriteTokenFile(dir, "admin-token", "  from-file\n");
+  CoordinatorHarness h(0, 1, [&](v1::CoordinatorConfig& c) {
+    c.clear_admin_token();
+    c.set_admin_token_file(file);
+  });
+  ASSERT_TRUE(h.started());
+  v1::ListRoomsRequest req;
+  v1::ListRoomsResponse resp;
+  EXPECT_EQ(h.admin().ListRooms(h.Authed().get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(h.admin().ListRooms(h.Authed("from-file").get(), req, &resp).ok());
+  testing::RemoveTree(dir);
+}
+
+TEST(CoordinatorTokenTest, WithoutAnAdminTokenOneIsGeneratedBesideTheData) {
+  CoordinatorHarness h(0, 1, [](v1::CoordinatorConfig& c) { c.clear_admin_token(); });
+  ASSERT_TRUE(h.started());
+  const std::string path = h.data_dir() + "/admin-token";
+  std::ifstream in(path);
+  std::string token;
+  ASSERT_TRUE(std::getline(in, token)) << path;
+  EXPECT_EQ(token.size(), 48u);  // 24 random bytes in hex.
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  v1::ListRoomsRequest req;
+  v1::ListRoomsResponse resp;
+  EXPECT_EQ(h.admin().ListRooms(h.Authed().get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(h.admin().ListRooms(h.Authed(token).get(), req, &resp).ok());
+}
+
+TEST(CoordinatorTokenTest, AnUnreadableTokenFileStopsTheStartNamingTheFlag) {
+  v1::CoordinatorConfig config;
+  const std::string dir = testing::MakeTempDir("anteroom-tokens");
+  config.set_data_dir(dir);
+  config.set_listen("127.0.0.1:0");
+  config.set_admin_listen("127.0.0.1:0");
+  config.set_admin_token("x");
+  config.set_sync_token_file(dir + "/absent");
+  ASSERT_TRUE(ResolveConfig(config).ok());
+  std::atomic<bool> stop{true};
+  absl::Status s = RunCoordinator(config, stop);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("--sync-token-file"), std::string::npos) << s;
+  testing::RemoveTree(dir);
+}
+
+TEST_F(CoordinatorServiceTest, ServesServerReflection) {
+  grpc::GenericStub generic(h_.channel());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::CompletionQueue cq;
+  auto call = generic.PrepareCall(
+      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  ASSERT_NE(call, nullptr);
+  // Each step must complete, in order, with ok = true.
+  auto step = [&cq](intptr_t want) {
+    void* tag = nullptr;
+    bool ok = false;
+    return cq.Next(&tag, &ok) && tag == reinterpret_cast<void*>(want) && ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  ASSERT_TRUE(step(1));
+  // ServerReflectionRequest{list_services: ""}: field 7, length-delimited, empty.
+  grpc::Slice list_services(std::string("\x3a\x00", 2));
+  grpc::ByteBuffer request(&list_services, 1);
+  call->Write(request, reinterpret_cast<void*>(2));
+  ASSERT_TRUE(step(2));
+  call->WritesDone(reinterpret_cast<void*>(3));
+  ASSERT_TRUE(step(3));
+  grpc::ByteBuffer response;
+  call->Read(&response, reinterpret_cast<void*>(4));
+  ASSERT_TRUE(step(4));
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  ASSERT_TRUE(step(5));
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (auto& slice : slices)
+    bytes.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  for (const char* service :
+       {"anteroom.v1.Coordinator", "anteroom.v1.Admin", "grpc.health.v1.Health"}) {
+    EXPECT_NE(bytes.find(service), std::string::npos) << service << " not listed";
+  }
 }
 
 TEST_F(CoordinatorServiceTest, ServesTheStandardHealthService) {
