@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -84,6 +85,54 @@ absl::Status ValidateCidr(absl::string_view field, absl::string_view cidr) {
   return absl::OkStatus();
 }
 
+// Printable text for pages and logs: no control characters (which would also let a value
+// split an HTTP header).
+absl::Status ValidateText(absl::string_view field, absl::string_view text, size_t max_length) {
+  if (text.size() > max_length) {
+    return Invalid(field, absl::StrCat("longer than ", max_length, " bytes"));
+  }
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      return Invalid(field, "must not contain control characters");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// An HTTP token (RFC 9110 tchar): method and header names.
+absl::Status ValidateHttpToken(absl::string_view field, absl::string_view token,
+                               size_t max_length) {
+  if (token.empty()) return Invalid(field, "is empty");
+  if (token.size() > max_length) {
+    return Invalid(field, absl::StrCat("longer than ", max_length, " characters"));
+  }
+  for (char c : token) {
+    const bool ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                    absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
+    if (!ok) {
+      return Invalid(field, absl::StrCat("invalid character '", std::string(1, c),
+                                         "' (letters, digits and !#$%&'*+-.^_`|~ only)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidatePageSettings(absl::string_view field, const v1::PageSettings& page) {
+  if (page.custom_html().size() > kMaxTemplateBytes) {
+    return Invalid(absl::StrCat(field, ".custom_html"), "larger than 256 KiB");
+  }
+  if (auto s = ValidateText(absl::StrCat(field, ".title"), page.title(), 256); !s.ok()) return s;
+  const std::string language = absl::StrCat(field, ".default_language");
+  if (page.default_language().size() > 16) return Invalid(language, "longer than 16 characters");
+  for (char c : page.default_language()) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') {
+      return Invalid(language, "must be a language tag such as en or pt-BR");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateEventOverrides(const v1::EventOverrides& o) {
   if (o.has_total_active_users()) {
     if (auto s = CheckRange("room.event.overrides.total_active_users", o.total_active_users(), 1,
@@ -103,10 +152,7 @@ absl::Status ValidateEventOverrides(const v1::EventOverrides& o) {
         !s.ok())
       return s;
   }
-  if (o.page().custom_html().size() > kMaxTemplateBytes) {
-    return Invalid("room.event.overrides.page.custom_html", "larger than 256 KiB");
-  }
-  return absl::OkStatus();
+  return ValidatePageSettings("room.event.overrides.page", o.page());
 }
 
 }  // namespace
@@ -163,9 +209,7 @@ absl::Status ValidateRoom(const v1::Room& room) {
     return Invalid("room.queueing_status_code",
                    absl::StrCat("must be 200, 202, 429 or 503 (got ", code, ")"));
   }
-  if (room.page().custom_html().size() > kMaxTemplateBytes) {
-    return Invalid("room.page.custom_html", "larger than 256 KiB");
-  }
+  if (auto s = ValidatePageSettings("room.page", room.page()); !s.ok()) return s;
   // A template is compiled here, once, so a broken one is refused rather than served.
   if (!room.page().custom_html().empty()) {
     const TemplateUse use = Method(room) == v1::QUEUEING_METHOD_REJECT ? TemplateUse::kClosedPage
@@ -178,9 +222,6 @@ absl::Status ValidateRoom(const v1::Room& room) {
     if (auto t = PageTemplate::Compile(room.event().overrides().page().custom_html()); !t.ok()) {
       return Invalid("room.event.overrides.page.custom_html", t.status().message());
     }
-  }
-  if (room.page().default_language().size() > 16) {
-    return Invalid("room.page.default_language", "longer than 16 characters");
   }
   const v1::Event& ev = room.event();
   if (ev.prequeue_start_unix() < 0) return Invalid("room.event.prequeue_start_unix", "negative");
@@ -229,6 +270,8 @@ absl::Status ValidateRoom(const v1::Room& room) {
   if (!c.domain().empty()) {
     if (auto s = ValidateHost("room.cookie.domain", c.domain()); !s.ok()) return s;
   }
+  if (!v1::SameSite_IsValid(c.same_site()))
+    return Invalid("room.cookie.same_site", "unknown value");
   if (c.same_site() == v1::SAME_SITE_NONE && !c.secure()) {
     return Invalid("room.cookie.same_site", "NONE requires cookie.secure");
   }
@@ -256,6 +299,7 @@ absl::Status ValidatePool(const v1::Pool& pool) {
     if (auto s = ValidateHost(f + ".address", o.address()); !s.ok()) return s;
     if (auto s = CheckRange(f + ".port", o.port(), 1, 65535); !s.ok()) return s;
     if (auto s = CheckRange(f + ".weight", o.weight(), 0, 1000); !s.ok()) return s;
+    if (auto s = ValidateText(f + ".name", o.name(), 128); !s.ok()) return s;
   }
   if (auto s = CheckRange("pool.minimum_healthy", pool.minimum_healthy(), 0, pool.origins_size());
       !s.ok())
@@ -264,6 +308,21 @@ absl::Status ValidatePool(const v1::Pool& pool) {
   if (!v1::MonitorType_IsValid(m.type())) return Invalid("pool.monitor.type", "unknown value");
   if (!m.path().empty()) {
     if (auto s = ValidatePath("pool.monitor.path", m.path()); !s.ok()) return s;
+  }
+  if (!m.method().empty()) {
+    if (auto s = ValidateHttpToken("pool.monitor.method", m.method(), 32); !s.ok()) return s;
+  }
+  if (!m.host_header().empty()) {
+    if (auto s = ValidateHost("pool.monitor.host_header", m.host_header()); !s.ok()) return s;
+  }
+  if (m.headers_size() > 32) return Invalid("pool.monitor.headers", "more than 32 headers");
+  for (const auto& [name, value] : m.headers()) {
+    const std::string f = absl::StrCat("pool.monitor.headers[", name, "]");
+    if (auto s = ValidateHttpToken(f, name, 256); !s.ok()) return s;
+    if (auto s = ValidateText(f, value, 4096); !s.ok()) return s;
+  }
+  if (m.expected_body().size() > 64 * 1024) {
+    return Invalid("pool.monitor.expected_body", "longer than 65536 bytes");
   }
   if (auto s = ValidateExpectedCodes("pool.monitor.expected_codes", m.expected_codes()); !s.ok())
     return s;
