@@ -222,6 +222,20 @@ void MetricsRegistry::RegisterCallbackGauge(std::string_view name, std::string_v
   FindOrCreate(name, help, Kind::kCallbackGauge, labels, nullptr)->read = std::move(read);
 }
 
+void MetricsRegistry::RemoveSeries(std::string_view name, const MetricLabels& labels) {
+  absl::MutexLock lock(&mu_);
+  auto it = families_.find(name);
+  if (it == families_.end()) return;
+  Family& family = *it->second;
+  const MetricLabels canonical = Canonical(name, labels, family.type == Type::kHistogram);
+  for (auto series = family.series.begin(); series != family.series.end(); ++series) {
+    if ((*series)->labels != canonical) continue;
+    removed_.push_back(std::move(*series));
+    family.series.erase(series);
+    return;
+  }
+}
+
 std::string MetricsRegistry::RenderPrometheusText() const {
   // Copied under the lock and rendered without it, so callbacks may take their own locks
   // (or even register metrics) without deadlocking against the registry.

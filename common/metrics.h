@@ -112,6 +112,12 @@ class MetricsRegistry {
   void RegisterCallbackGauge(std::string_view name, std::string_view help,
                              std::function<double()> read, const MetricLabels& labels = {});
 
+  // Stops exporting the series of `name` with `labels` (of a room that was deleted, say); a
+  // later Register* of them starts a new series from zero. Pointers to the removed metric stay
+  // valid for the registry's lifetime, but what is written to them is no longer shown. No-op
+  // when there is no such series.
+  void RemoveSeries(std::string_view name, const MetricLabels& labels);
+
   // Every metric in text exposition format 0.0.4: families sorted by name, each with one
   // HELP and TYPE line, series in registration order, histograms as _bucket{le=...}, _sum and
   // _count. Label values and help texts are escaped.
@@ -131,6 +137,8 @@ class MetricsRegistry {
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<Family>, std::less<>> families_ ABSL_GUARDED_BY(mu_);
+  // Removed series, kept so that pointers handed out (and renders in progress) stay valid.
+  std::vector<std::unique_ptr<Series>> removed_ ABSL_GUARDED_BY(mu_);
 };
 
 // Registers anteroom_build_info{component="<component>",version="<ANTEROOM_VERSION>"} 1.

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -209,13 +210,19 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
     std::filesystem::rename(tmp, config.ports_file(), ec);
   }
 
-  // Per-room gauges, refreshed from the loop's own thread once a second.
+  // Per-room gauges, refreshed from the loop's own thread once a second. A deleted room's
+  // series go with it, so dashboards do not show its last figures forever.
+  std::set<std::string> exported_rooms;  // Only touched on the loop's thread.
   std::thread gauges([&] {
     while (!stop) {
       loop.Submit(CommitLoop::Work{
           .apply =
-              [&metrics](CoordinatorCore& c, StoreBatch&, int64_t) {
+              [&metrics, &exported_rooms](CoordinatorCore& c, StoreBatch&, int64_t) {
+                std::set<std::string> gone = std::move(exported_rooms);
+                exported_rooms.clear();
                 for (const auto& [room, t] : c.Totals()) {
+                  gone.erase(room);
+                  exported_rooms.insert(room);
                   const common::MetricLabels l = {{"room", room}};
                   metrics.RegisterGauge("anteroom_room_waiting_users", "Users waiting.", l)
                       ->Set(static_cast<double>(t.waiting));
@@ -229,6 +236,14 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
                       "anteroom_room_admissions_total", "Users admitted into the room.", l);
                   if (t.admissions > static_cast<int64_t>(admitted->Value())) {
                     admitted->Increment(t.admissions - admitted->Value());
+                  }
+                }
+                for (const std::string& room : gone) {
+                  const common::MetricLabels l = {{"room", room}};
+                  for (const char* name :
+                       {"anteroom_room_waiting_users", "anteroom_room_active_users",
+                        "anteroom_room_budget_outstanding", "anteroom_room_admissions_total"}) {
+                    metrics.RemoveSeries(name, l);
                   }
                 }
                 return absl::OkStatus();

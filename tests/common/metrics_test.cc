@@ -70,6 +70,27 @@ TEST(MetricsTest, SameNameAndLabelsReturnSameObject) {
                         "x_total{a=\"1\",b=\"3\"} 0\n"));
 }
 
+TEST(MetricsTest, RemovedSeriesIsNotShownAndStartsAgainFromZero) {
+  MetricsRegistry registry;
+  Counter* shop = registry.RegisterCounter("admissions_total", "A.", {{"room", "shop"}});
+  registry.RegisterCounter("admissions_total", "A.", {{"room", "tickets"}})->Increment(2);
+  registry.RegisterGauge("waiting", "W.", {{"room", "shop"}})->Set(7);
+  shop->Increment(5);
+  registry.RemoveSeries("admissions_total", {{"room", "shop"}});
+  registry.RemoveSeries("waiting", {{"room", "shop"}});
+  registry.RemoveSeries("waiting", {{"room", "absent"}});  // No such series: nothing happens.
+  registry.RemoveSeries("absent", {});
+  shop->Increment();  // Still valid, no longer shown.
+  std::string text = registry.RenderPrometheusText();
+  EXPECT_THAT(text, Not(HasSubstr("room=\"shop\"")));
+  EXPECT_THAT(text, HasSubstr("admissions_total{room=\"tickets\"} 2\n"));
+
+  Counter* again = registry.RegisterCounter("admissions_total", "A.", {{"room", "shop"}});
+  EXPECT_NE(again, shop);
+  EXPECT_EQ(again->Value(), 0u);
+  EXPECT_THAT(registry.RenderPrometheusText(), HasSubstr("admissions_total{room=\"shop\"} 0\n"));
+}
+
 TEST(MetricsTest, EscapesLabelValuesAndHelp) {
   MetricsRegistry registry;
   registry.RegisterGauge("g", "Line one\nback\\slash", {{"path", "a\"b\\c\nd"}})->Set(1);

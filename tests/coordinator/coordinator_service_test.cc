@@ -544,6 +544,21 @@ TEST_F(CoordinatorServiceTest, AdminPortServesHealthReadinessAndMetrics) {
         "anteroom_room_admissions_total{room=\"shop\"}"}) {
     EXPECT_NE(metrics.find(series), std::string::npos) << series << " missing from\n" << metrics;
   }
+
+  // A deleted room's series go away with it.
+  v1::DeleteRoomRequest del;
+  del.set_id("shop");
+  v1::DeleteResponse deleted;
+  ASSERT_TRUE(h_.admin().DeleteRoom(h_.Authed().get(), del, &deleted).ok());
+  for (int i = 0; i < 40; ++i) {
+    auto m = testing::HttpGet(h_.admin_port(), "/metrics");
+    ASSERT_TRUE(m.ok());
+    metrics = m->body;
+    if (metrics.find("room=\"shop\"") == std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(metrics.find("room=\"shop\""), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("anteroom_sync_latency_seconds_count 1"), std::string::npos);
 }
 
 TEST_F(CoordinatorServiceTest, RotatesKeysKeepingThePreviousOne) {
