@@ -42,7 +42,8 @@ class CoordinatorCore {
   absl::Status CheckOwner(const std::string& room_id) const;
 
   // Applies a validated Sync exactly once per (agent_id, seq) and fills `response`.
-  // A repeat of the last seq gets the stored reply; an older seq FailedPrecondition.
+  // A repeat of the last seq is answered from the current state without applying anything;
+  // an older seq gets FailedPrecondition.
   absl::Status ApplySync(const v1::SyncRequest& request, int64_t now_ms, v1::SyncResponse* response,
                          StoreBatch& batch);
 
