@@ -38,7 +38,7 @@ absl::Status PoolCreate(const Invocation& invocation) {
     return UsageError(s);
   }
   absl::StatusOr<v1::Pool> created = invocation.api.CreatePool(pool);
-  if (!created.ok()) return created.status();
+  if (!created.ok()) return PoolErrorToFlag(created.status(), invocation.args);
   PrintPool(*created, invocation.format, invocation.out);
   return absl::OkStatus();
 }
@@ -83,7 +83,7 @@ absl::Status PoolUpdate(const Invocation& invocation) {
       PrintPool(*updated, invocation.format, invocation.out);
       return absl::OkStatus();
     }
-    last = updated.status();
+    last = PoolErrorToFlag(updated.status(), invocation.args);
     if (!absl::IsAborted(last)) break;
   }
   return last;

@@ -275,11 +275,19 @@ absl::Status ApplyPoolFlags(const ParsedArgs& args, v1::Pool* pool) {
 }
 
 absl::Status ValidatePoolFromFlags(const v1::Pool& pool, const ParsedArgs& args) {
+  return PoolErrorToFlag(common::ValidatePool(pool), args);
+}
+
+absl::Status PoolErrorToFlag(const absl::Status& status, const ParsedArgs& args) {
+  if (!absl::IsInvalidArgument(status)) return status;
   static const auto* kTable = new std::vector<FieldFlags>{
       {"pool.origins", "", {"origin"}},
       {"pool.minimum_healthy", "", {"minimum-healthy", "origin"}},
       {"pool.monitor.type", "", {"monitor-type"}},
+      {"pool.monitor.method", "", {"monitor-method"}},
       {"pool.monitor.path", "", {"monitor-path"}},
+      {"pool.monitor.host_header", "", {"monitor-host"}},
+      {"pool.monitor.headers", "", {"monitor-header"}},
       {"pool.monitor.expected_codes", "", {"expected-codes"}},
       {"pool.monitor.interval_ms", "", {"interval"}},
       {"pool.monitor.timeout_ms", "", {"timeout", "interval"}},
@@ -289,7 +297,7 @@ absl::Status ValidatePoolFromFlags(const v1::Pool& pool, const ParsedArgs& args)
       {"pool.steering", "", {"steering"}},
       {"pool", "", {"from-file"}},
   };
-  return AttributeToFlag(common::ValidatePool(pool), args, *kTable);
+  return AttributeToFlag(status, args, *kTable);
 }
 
 }  // namespace anteroom::ctl

@@ -33,4 +33,8 @@ absl::Status ApplyPoolFlags(const ParsedArgs& args, v1::Pool* pool);
 // that flag is in `args`.
 absl::Status ValidatePoolFromFlags(const v1::Pool& pool, const ParsedArgs& args);
 
+// A pool error (from ValidatePool or the coordinator), prefixed as above; other errors and
+// OK pass unchanged.
+absl::Status PoolErrorToFlag(const absl::Status& status, const ParsedArgs& args);
+
 }  // namespace anteroom::ctl

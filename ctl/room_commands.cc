@@ -40,7 +40,7 @@ absl::Status RoomCreate(const Invocation& invocation) {
     return UsageError(s);
   }
   absl::StatusOr<v1::Room> created = invocation.api.CreateRoom(room);
-  if (!created.ok()) return created.status();
+  if (!created.ok()) return RoomErrorToFlag(created.status(), invocation.args);
   PrintRoom(*created, invocation.format, invocation.out);
   return absl::OkStatus();
 }
@@ -87,7 +87,7 @@ absl::Status RoomUpdate(const Invocation& invocation) {
       PrintRoom(*updated, invocation.format, invocation.out);
       return absl::OkStatus();
     }
-    last = updated.status();
+    last = RoomErrorToFlag(updated.status(), invocation.args);
     if (!absl::IsAborted(last)) break;
   }
   return last;

@@ -348,6 +348,11 @@ absl::Status ApplyRoomFlags(const ParsedArgs& args, v1::Room* room) {
 }
 
 absl::Status ValidateRoomFromFlags(const v1::Room& room, const ParsedArgs& args) {
+  return RoomErrorToFlag(common::ValidateRoom(room), args);
+}
+
+absl::Status RoomErrorToFlag(const absl::Status& status, const ParsedArgs& args) {
+  if (!absl::IsInvalidArgument(status)) return status;
   static const auto* kTable = new std::vector<FieldFlags>{
       {"room.routes", "", {"route", "host", "path"}},
       {"room.total_active_users", "", {"total-active-users"}},
@@ -358,6 +363,7 @@ absl::Status ValidateRoomFromFlags(const v1::Room& room, const ParsedArgs& args)
       {"room.queueing_status_code", "", {"queueing-status-code"}},
       {"room.page.custom_html", "", {"page-template-file"}},
       {"room.page.default_language", "", {"page-language"}},
+      {"room.page.title", "", {"page-title"}},
       {"room.event.prequeue_start_unix", "", {"event-prequeue-start", "event-start"}},
       {"room.event.start_unix", "", {"event-start"}},
       {"room.event.end_unix", "", {"event-end", "event-start"}},
@@ -376,7 +382,7 @@ absl::Status ValidateRoomFromFlags(const v1::Room& room, const ParsedArgs& args)
       {"room.fail_mode", "", {"fail-mode"}},
       {"room", "", {"from-file"}},
   };
-  return AttributeToFlag(common::ValidateRoom(room), args, *kTable);
+  return AttributeToFlag(status, args, *kTable);
 }
 
 }  // namespace anteroom::ctl

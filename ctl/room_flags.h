@@ -37,4 +37,8 @@ absl::Status ApplyRoomFlags(const ParsedArgs& args, v1::Room* room);
 // that flag is in `args` ("--bypass-cidr: room.bypass[0].client_cidr: prefix length ...").
 absl::Status ValidateRoomFromFlags(const v1::Room& room, const ParsedArgs& args);
 
+// A room error (from ValidateRoom or the coordinator), prefixed as above; other errors and
+// OK pass unchanged.
+absl::Status RoomErrorToFlag(const absl::Status& status, const ParsedArgs& args);
+
 }  // namespace anteroom::ctl

@@ -157,6 +157,8 @@ TEST(PoolFlagsTest, ValidationErrorsNameTheFlag) {
       {{"--consecutive-up=101"}, "--consecutive-up: pool.monitor.consecutive_up"},
       {{"--origin=a:80,weight=5000"}, "--origin: pool.origins[0].weight"},
       {{"--monitor-path=healthz"}, "--monitor-path: pool.monitor.path: must start with '/'"},
+      {{"--monitor-host=a b.example"}, "--monitor-host: pool.monitor.host_header: invalid"},
+      {{"--monitor-header=X-Probe=a\nb"}, "--monitor-header: pool.monitor.headers[X-Probe]"},
   };
   for (const Case& c : cases) {
     v1::Pool pool = StoredPool();

@@ -356,6 +356,7 @@ TEST(RoomFlagsTest, ValidationErrorsNameTheFlag) {
       {{"--event-end=1796119100"}, "--event-end: room.event.end_unix: must be after"},
       {{"--pool=EU"}, "--pool: room.pools[0]: may contain only"},
       {{"--refresh-interval=2h"}, "--refresh-interval: room.refresh_interval_seconds"},
+      {{"--page-title=" + std::string(300, 't')}, "--page-title: room.page.title: longer than"},
   };
   for (const Case& c : cases) {
     v1::Room room = StoredRoom();
@@ -366,6 +367,16 @@ TEST(RoomFlagsTest, ValidationErrorsNameTheFlag) {
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << c.args[0];
     EXPECT_THAT(std::string(status.message()), HasSubstr(c.error)) << c.args[0];
   }
+}
+
+TEST(RoomFlagsTest, TheCoordinatorsFieldErrorsNameTheFlagToo) {
+  absl::StatusOr<ParsedArgs> parsed = ParseArgs({"--pool=eu"}, RoomFlagSpecs());
+  ASSERT_TRUE(parsed.ok());
+  absl::Status server = absl::InvalidArgumentError("room.pools[0]: unknown pool 'eu'");
+  EXPECT_EQ(RoomErrorToFlag(server, *parsed).message(), "--pool: room.pools[0]: unknown pool 'eu'");
+  // Other codes pass unchanged.
+  absl::Status missing = absl::NotFoundError("room.pools[0]: whatever");
+  EXPECT_EQ(RoomErrorToFlag(missing, *parsed), missing);
 }
 
 TEST(RoomFlagsTest, ValidationErrorWithoutItsFlagIsUnchanged) {
