@@ -97,6 +97,9 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
     return absl::InvalidArgumentError(
         absl::StrCat("--data-dir: cannot create ", config.data_dir(), ": ", ec.message()));
   }
+  if (config.worker_threads() != 0) {
+    spdlog::warn("--worker-threads is deprecated and ignored: gRPC sizes its own thread pool");
+  }
   std::string token = config.admin_token();
   if (token.empty() && !config.admin_token_file().empty()) {
     auto t = common::ReadSecretFile("admin-token-file", config.admin_token_file());
