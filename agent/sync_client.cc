@@ -53,7 +53,8 @@ struct SyncClient::Shard {
   std::vector<std::string> room_ids;  // Rooms this shard owns, per its last config.
   std::vector<v1::Pool> pools;        // Pools this shard sent with its last config.
   std::atomic<int64_t> last_success_local_ms{0};
-  bool refused_auth = false;  // The last Sync was refused for its token (logged once).
+  // The last Sync was refused for its token (logged once per refusal spell; read by Ready).
+  std::atomic<bool> refused_auth{false};
   // The Sync in flight, so that Stop can cancel one that waits for a connection.
   std::mutex call_mu;
   grpc::ClientContext* call = nullptr;  // Guarded by call_mu.
@@ -139,8 +140,10 @@ bool SyncClient::Ready(std::string* why) const {
   const int64_t now = clock_.NowMs();
   for (const auto& shard : shards_) {
     if (now - shard->last_success_local_ms.load() > 3 * options_.sync_interval_ms) {
-      *why = "coordinator shard " + std::to_string(shard->index) + " (" + shard->address +
-             ") unreachable: rooms run on their fail mode";
+      *why =
+          "coordinator shard " + std::to_string(shard->index) + " (" + shard->address +
+          (shard->refused_auth ? ") refuses our Sync token (--sync-token-file)" : ") unreachable") +
+          ": rooms run on their fail mode";
       return false;
     }
   }
@@ -252,6 +255,7 @@ bool SyncClient::SendOnce(Shard& shard, bool final,
   if (status.ok()) {
     syncs_ok_->Increment();
     shard.pending.reset();
+    shard.refused_auth = false;
     shard.last_success_local_ms = clock_.NowMs();
     ApplyReply(shard, reply, sent, clock_.NowMs());
     return true;

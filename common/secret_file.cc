@@ -17,6 +17,13 @@ absl::StatusOr<std::string> ReadSecretFile(absl::string_view flag, const std::st
   if (secret.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
   }
+  for (char c : secret) {
+    // It travels as an HTTP/2 header value, which gRPC refuses unless it is visible ASCII.
+    if (c < 0x21 || c > 0x7e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": ", path, " must hold one token of visible ASCII characters"));
+    }
+  }
   return secret;
 }
 

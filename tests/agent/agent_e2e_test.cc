@@ -346,6 +346,7 @@ TEST_F(AgentE2eTest, OnlyAgentsWithTheSyncTokenAreServedWhenTheCoordinatorWantsO
   auto ready = testing::HttpGet(agents_[without]->admin_port, "/readyz");
   ASSERT_TRUE(ready.ok());
   EXPECT_EQ(ready->status, 503);
+  EXPECT_NE(ready->body.find("refuses our Sync token"), std::string::npos) << ready->body;
   auto metrics = testing::HttpGet(agents_[without]->admin_port, "/metrics");
   ASSERT_TRUE(metrics.ok());
   EXPECT_NE(metrics->body.find("anteroom_agent_syncs_total{result=\"ok\"} 0\n"), std::string::npos)

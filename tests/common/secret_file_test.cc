@@ -40,5 +40,15 @@ TEST_F(SecretFileTest, AnEmptyFileIsRefused) {
   EXPECT_EQ(token.status().message(), "--admin-token-file: " + path + " is empty");
 }
 
+TEST_F(SecretFileTest, ATokenThatCannotBeSentIsRefused) {
+  for (const char* text : {"two\nlines\n", "with space", "caf\xc3\xa9"}) {
+    const std::string path = Write("bad", text);
+    auto token = ReadSecretFile("sync-token-file", path);
+    EXPECT_EQ(token.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_EQ(token.status().message(),
+              "--sync-token-file: " + path + " must hold one token of visible ASCII characters");
+  }
+}
+
 }  // namespace
 }  // namespace anteroom::common

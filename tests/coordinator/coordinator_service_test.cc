@@ -382,18 +382,18 @@ TEST(CoordinatorTokenTest, SyncNeedsTheSyncTokenWhenOneIsSet) {
   CoordinatorHarness h(0, 1, [&](v1::CoordinatorConfig& c) { c.set_sync_token_file(file); });
   ASSERT_TRUE(h.started());
 
-  grpc::Status s = SyncWithToken(h, "", 1);
+  grpc::Status s = SyncWithToken(h, "", 5);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_NE(s.error_message().find("missing"), std::string::npos) << s.error_message();
-  s = SyncWithToken(h, "wrong", 1);
+  s = SyncWithToken(h, "wrong", 5);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   // The Admin token is not a Sync token.
-  s = SyncWithToken(h, CoordinatorHarness::kToken, 1);
+  s = SyncWithToken(h, CoordinatorHarness::kToken, 5);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  // Refused calls were not applied: had seq 5 been, seq 1 would now be too old.
   s = SyncWithToken(h, "agents-secret", 1);
   EXPECT_TRUE(s.ok()) << s.error_message();
-
-  // Refused calls were not applied: seq 1 was applied once, so 2 is next.
   s = SyncWithToken(h, "agents-secret", 2);
   EXPECT_TRUE(s.ok()) << s.error_message();
   testing::RemoveTree(dir);
