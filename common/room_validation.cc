@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -111,7 +113,8 @@ absl::Status ValidateHttpToken(absl::string_view field, absl::string_view token,
     const bool ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
                     absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
     if (!ok) {
-      return Invalid(field, absl::StrCat("invalid character '", std::string(1, c),
+      // Escaped, so a CR or LF in the input does not reach logs raw.
+      return Invalid(field, absl::StrCat("invalid character '", absl::CHexEscape(std::string(1, c)),
                                          "' (letters, digits and !#$%&'*+-.^_`|~ only)"));
     }
   }
@@ -313,12 +316,26 @@ absl::Status ValidatePool(const v1::Pool& pool) {
     if (auto s = ValidateHttpToken("pool.monitor.method", m.method(), 32); !s.ok()) return s;
   }
   if (!m.host_header().empty()) {
-    if (auto s = ValidateHost("pool.monitor.host_header", m.host_header()); !s.ok()) return s;
+    // host[:port] as sent; underscores are fine (container service names use them).
+    if (auto s = ValidateText("pool.monitor.host_header", m.host_header(), 261); !s.ok()) return s;
+    if (m.host_header().find_first_of(" \t/") != std::string::npos) {
+      return Invalid("pool.monitor.host_header", "must be host or host:port, without spaces");
+    }
   }
   if (m.headers_size() > 32) return Invalid("pool.monitor.headers", "more than 32 headers");
   for (const auto& [name, value] : m.headers()) {
-    const std::string f = absl::StrCat("pool.monitor.headers[", name, "]");
+    // The name goes into the field path escaped and cut short, so a bad one cannot flood or
+    // split the error it causes.
+    const std::string f =
+        absl::StrCat("pool.monitor.headers[", absl::CHexEscape(name.substr(0, 64)), "]");
     if (auto s = ValidateHttpToken(f, name, 256); !s.ok()) return s;
+    // The prober writes these itself; a second copy would make the probe malformed.
+    for (absl::string_view own : {"host", "content-length", "transfer-encoding", "connection"}) {
+      if (absl::EqualsIgnoreCase(name, own)) {
+        return Invalid(f, absl::StrCat("is set by the prober",
+                                       own == "host" ? "; use monitor.host_header" : ""));
+      }
+    }
     if (auto s = ValidateText(f, value, 4096); !s.ok()) return s;
   }
   if (m.expected_body().size() > 64 * 1024) {

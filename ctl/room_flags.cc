@@ -370,6 +370,8 @@ absl::Status RoomErrorToFlag(const absl::Status& status, const ParsedArgs& args)
       {"room.event.overrides.total_active_users", "", {"event-total-active-users"}},
       {"room.event.overrides.new_users_per_minute", "", {"event-new-users-per-minute"}},
       {"room.event.overrides.session_duration_seconds", "", {"event-session-duration"}},
+      {"room.event.overrides.page.title", "", {"event-page-title"}},
+      {"room.event.overrides.page.default_language", "", {"event-page-language"}},
       {"room.event.overrides.page", "", {"event-page-template-file"}},
       {"room.bypass", ".path_prefix", {"bypass-path"}},
       {"room.bypass", ".header", {"bypass-header"}},

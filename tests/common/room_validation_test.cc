@@ -39,7 +39,7 @@ TEST(RoomValidationTest, ValidInputPasses) {
   EXPECT_TRUE(ValidateRoom(ValidRoom()).ok());
   v1::Pool pool = ValidPool();
   pool.mutable_monitor()->set_method("HEAD");
-  pool.mutable_monitor()->set_host_header("www.example.com:8443");
+  pool.mutable_monitor()->set_host_header("web_backend:8443");
   (*pool.mutable_monitor()->mutable_headers())["X-Probe"] = "anteroom; v=1";
   pool.mutable_origins(0)->set_name("web-1 (eu-west)");
   EXPECT_TRUE(ValidatePool(pool).ok()) << ValidatePool(pool);
@@ -96,6 +96,14 @@ TEST(RoomValidationTest, BadPoolSettingsNameTheField) {
        "pool.monitor.method"},
       {[](v1::Pool& p) { p.mutable_monitor()->set_host_header("a.example\r\nX-Evil: 1"); },
        "pool.monitor.host_header"},
+      {[](v1::Pool& p) { p.mutable_monitor()->set_host_header("a.example /x"); },
+       "pool.monitor.host_header"},
+      {[](v1::Pool& p) { (*p.mutable_monitor()->mutable_headers())["host"] = "a.example"; },
+       "pool.monitor.headers[host]"},
+      {[](v1::Pool& p) { (*p.mutable_monitor()->mutable_headers())["Content-Length"] = "5"; },
+       "pool.monitor.headers[Content-Length]"},
+      {[](v1::Pool& p) { (*p.mutable_monitor()->mutable_headers())["X\r\nEvil"] = "1"; },
+       "pool.monitor.headers[X\\r\\nEvil]"},
       {[](v1::Pool& p) { (*p.mutable_monitor()->mutable_headers())["X-A"] = "1\r\nX-Evil: 1"; },
        "pool.monitor.headers[X-A]"},
       {[](v1::Pool& p) { (*p.mutable_monitor()->mutable_headers())["Bad Name"] = "1"; },

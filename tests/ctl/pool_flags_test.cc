@@ -157,7 +157,8 @@ TEST(PoolFlagsTest, ValidationErrorsNameTheFlag) {
       {{"--consecutive-up=101"}, "--consecutive-up: pool.monitor.consecutive_up"},
       {{"--origin=a:80,weight=5000"}, "--origin: pool.origins[0].weight"},
       {{"--monitor-path=healthz"}, "--monitor-path: pool.monitor.path: must start with '/'"},
-      {{"--monitor-host=a b.example"}, "--monitor-host: pool.monitor.host_header: invalid"},
+      {{"--monitor-host=a b.example"},
+       "--monitor-host: pool.monitor.host_header: must be host or host:port"},
       {{"--monitor-header=X-Probe=a\nb"}, "--monitor-header: pool.monitor.headers[X-Probe]"},
   };
   for (const Case& c : cases) {

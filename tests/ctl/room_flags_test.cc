@@ -357,6 +357,10 @@ TEST(RoomFlagsTest, ValidationErrorsNameTheFlag) {
       {{"--pool=EU"}, "--pool: room.pools[0]: may contain only"},
       {{"--refresh-interval=2h"}, "--refresh-interval: room.refresh_interval_seconds"},
       {{"--page-title=" + std::string(300, 't')}, "--page-title: room.page.title: longer than"},
+      {{"--event-page-title=" + std::string(300, 't')},
+       "--event-page-title: room.event.overrides.page.title: longer than"},
+      {{"--event-page-language=en_GB"},
+       "--event-page-language: room.event.overrides.page.default_language"},
   };
   for (const Case& c : cases) {
     v1::Room room = StoredRoom();
