@@ -253,6 +253,7 @@ std::string MetricsRegistry::RenderPrometheusText() const {
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [name, family] : families_) {
+      if (family->series.empty()) continue;  // All removed: no HELP/TYPE without samples.
       FamilyView view{name, family->help, family->type, {}};
       for (const auto& series : family->series) view.series.push_back({series.get(), series->read});
       families.push_back(std::move(view));

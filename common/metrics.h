@@ -114,8 +114,9 @@ class MetricsRegistry {
 
   // Stops exporting the series of `name` with `labels` (of a room that was deleted, say); a
   // later Register* of them starts a new series from zero. Pointers to the removed metric stay
-  // valid for the registry's lifetime, but what is written to them is no longer shown. No-op
-  // when there is no such series.
+  // valid for the registry's lifetime, but what is written to them is no longer shown; so a
+  // removed series keeps its few bytes until the registry goes (meant for rare removals, such
+  // as deleted rooms). No-op when there is no such series.
   void RemoveSeries(std::string_view name, const MetricLabels& labels);
 
   // Every metric in text exposition format 0.0.4: families sorted by name, each with one

@@ -83,6 +83,7 @@ TEST(MetricsTest, RemovedSeriesIsNotShownAndStartsAgainFromZero) {
   shop->Increment();  // Still valid, no longer shown.
   std::string text = registry.RenderPrometheusText();
   EXPECT_THAT(text, Not(HasSubstr("room=\"shop\"")));
+  EXPECT_THAT(text, Not(HasSubstr("waiting")));  // No family left without series.
   EXPECT_THAT(text, HasSubstr("admissions_total{room=\"tickets\"} 2\n"));
 
   Counter* again = registry.RegisterCounter("admissions_total", "A.", {{"room", "shop"}});
