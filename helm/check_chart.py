@@ -323,6 +323,7 @@ def check_objects(objs, values):
         return by_kind.get(kind, {})
 
     existing_secrets = {(values.get("adminToken") or {}).get("existingSecret", ""),
+                        (values.get("syncToken") or {}).get("existingSecret", ""),
                         (values.get("signingKeys") or {}).get("existingSecret", "")} - {""}
     workloads = [o for k in ("Deployment", "StatefulSet", "Pod") for o in get(k).values()]
 
@@ -455,6 +456,23 @@ def check_objects(objs, values):
                     if p["name"] == "grpc")
         for i in range(sts["spec"]["replicas"]):
             shards.append(f"{sts['metadata']['name']}-{i}.{svc}.{sts['metadata'].get('namespace', NAMESPACE)}.svc:{grpc}")
+    # With a Sync token, coordinators require it and agents send it, from a mounted Secret.
+    sync_required = bool((values.get("syncToken") or {}).get("enabled"))
+    for sts in get("StatefulSet").values():
+        c = sts["spec"]["template"]["spec"]["containers"][0]
+        args = " ".join(c.get("args") or [])
+        mounts = [m["mountPath"] for m in c.get("volumeMounts") or []]
+        if ("--sync-token-file=/etc/anteroom/sync-token/" in args) != sync_required or \
+                (sync_required and "/etc/anteroom/sync-token" not in mounts):
+            errs.append(f"StatefulSet/{sts['metadata']['name']}: Sync token does not follow "
+                        "syncToken.enabled")
+    for dep in get("Deployment").values():
+        c = dep["spec"]["template"]["spec"]["containers"][0]
+        mounts = [m["mountPath"] for m in c.get("volumeMounts") or []]
+        standalone = "/etc/anteroom/keys" in mounts
+        if not standalone and ("/etc/anteroom/sync-token" in mounts) != sync_required:
+            errs.append(f"Deployment/{dep['metadata']['name']}: Sync token mount does not follow "
+                        "syncToken.enabled")
     for cm in get("ConfigMap").values():
         text = (cm.get("data") or {}).get("agent.yaml")
         if text is None:
@@ -473,6 +491,8 @@ def check_objects(objs, values):
             errs.append(f"{where}: coordinators {coords} are not the shards by ordinal {shards}")
         if not coords and not cfg.get("keys_file"):
             errs.append(f"{where}: neither coordinators nor keys_file")
+        if coords and bool(cfg.get("sync_token_file")) != sync_required:
+            errs.append(f"{where}: sync_token_file does not follow syncToken.enabled")
         if cfg.get("mode", "proxy") == "proxy" and not cfg.get("default_upstream") \
                 and not cfg.get("upstream_pools"):
             errs.append(f"{where}: proxy mode without default_upstream or upstream_pools")
@@ -620,21 +640,26 @@ def helm_case(helm, chart_dir, values_file):
 
 def without_random(objs, values):
     """Blanks what randAlphaNum makes, which differs between any two renders: a generated admin
-    token or signing key, and the checksum over the token."""
-    admin, keys = values["adminToken"], values["signingKeys"]
+    token, Sync token or signing key, and the checksums over the tokens."""
+    admin, keys, sync = values["adminToken"], values["signingKeys"], values["syncToken"]
     admin_random = not admin["value"] and not admin["existingSecret"]
+    sync_random = sync["enabled"] and not sync["value"] and not sync["existingSecret"]
     keys_random = not keys["keys"] and not keys["existingSecret"]
     out = copy.deepcopy(objs)
     for o in out:
         data = o.get("data") or {}
         if o["kind"] == "Secret" and admin_random and admin["key"] in data:
             data[admin["key"]] = "(random)"
+        if o["kind"] == "Secret" and sync_random and o["metadata"]["name"].endswith("-sync-token"):
+            data[sync["key"]] = "(random)"
         if o["kind"] == "Secret" and keys_random and "keys.yaml" in data:
             data["keys.yaml"] = "(random)"
         template = (o.get("spec") or {}).get("template") or {}
         annotations = (template.get("metadata") or {}).get("annotations") or {}
         if admin_random and "checksum/admin-token" in annotations:
             annotations["checksum/admin-token"] = "(random)"
+        if sync_random and "checksum/sync-token" in annotations:
+            annotations["checksum/sync-token"] = "(random)"
     return out
 
 

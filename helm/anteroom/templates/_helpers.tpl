@@ -33,6 +33,10 @@ value may also be a string ("25%").
 {{- printf "%s-agent" (include "anteroom.fullname" .) -}}
 {{- end -}}
 
+{{- define "anteroom.syncTokenSecret" -}}
+{{- default (printf "%s-sync-token" (include "anteroom.fullname" .)) .Values.syncToken.existingSecret -}}
+{{- end -}}
+
 {{- define "anteroom.adminTokenSecret" -}}
 {{- default (printf "%s-admin-token" (include "anteroom.fullname" .)) .Values.adminToken.existingSecret -}}
 {{- end -}}
@@ -117,6 +121,9 @@ values> "listen" <port> "admin" <port>. The values' `config` wins over what the 
 {{- $coordinators := include "anteroom.coordinatorAddresses" $root -}}
 {{- if $coordinators -}}
 {{- $_ := set $cfg "coordinators" (splitList "," $coordinators) -}}
+{{- if $root.Values.syncToken.enabled -}}
+{{- $_ := set $cfg "sync_token_file" (printf "/etc/anteroom/sync-token/%s" $root.Values.syncToken.key) -}}
+{{- end -}}
 {{- else -}}
 {{- $_ := set $cfg "keys_file" "/etc/anteroom/keys/keys.yaml" -}}
 {{- end -}}
