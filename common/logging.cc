@@ -28,7 +28,7 @@ absl::Status InitLogging(std::string_view level, std::string_view component) {
   }
   if (found == nullptr) {
     return absl::InvalidArgumentError(
-        absl::StrCat("unknown log level '", absl::string_view(level.data(), level.size()),
+        absl::StrCat("--log-level: unknown level '", absl::string_view(level.data(), level.size()),
                      "'; accepted: trace, debug, info, warn, error, off"));
   }
   // Not registered by name, so calling this again (tests, a reload) cannot clash with an

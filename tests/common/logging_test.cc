@@ -50,7 +50,7 @@ TEST(LoggingTest, RejectsUnknownLevelNamingValueAndAcceptedLevels) {
   absl::Status status = InitLogging("verbose", "agent");
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(status.message(),
-            "unknown log level 'verbose'; accepted: trace, debug, info, warn, error, off");
+            "--log-level: unknown level 'verbose'; accepted: trace, debug, info, warn, error, off");
   EXPECT_EQ(spdlog::default_logger()->level(), spdlog::level::warn);  // Previous logger stays.
 }
 
