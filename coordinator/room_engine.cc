@@ -292,6 +292,9 @@ void RoomEngine::Recompute(int64_t now_ms) {
     m.probability = 0.0;
     changes_.core = true;
   }
+  // Only Recompute changes advances_: sum them here rather than in every grant.
+  advanced_recently_ = 0;
+  for (const Advance& a : advances_) advanced_recently_ += static_cast<int64_t>(std::ceil(a.users));
 
   // Remember which 10 s windows had a queue while the room admitted all along: only those tell
   // the queue's real outflow. A prequeue, or a room set to queue everyone, has a queue and by
@@ -486,9 +489,7 @@ int64_t RoomEngine::Grant(const std::string& agent_id, const Lease& lease, int64
   // claim window (I3): otherwise the first agent to sync would spend them on younger users.
   // What the window's advances made eligible bounds what is held: enough seats for that and
   // everything wanted skip the count.
-  int64_t recent_upper = 0;
-  for (const Advance& a : advances_) recent_upper += static_cast<int64_t>(std::ceil(a.users));
-  if (total + recent_upper <= avail) return std::min(lease.wanted, avail);
+  if (total + advanced_recently_ <= avail) return std::min(lease.wanted, avail);
   const std::vector<std::pair<int64_t, int64_t>> unclaimed = Unclaimed(now_ms);
   int64_t reserved = 0;
   for (const auto& [bucket, count] : unclaimed) reserved += count;

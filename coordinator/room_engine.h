@@ -165,6 +165,7 @@ class RoomEngine {
     double users;
   };
   std::deque<Advance> advances_;
+  int64_t advanced_recently_ = 0;   // Users advances_ made eligible, each rounded up.
   int64_t admitting_since_s_ = -1;  // Since when the room admits; -1 while it does not.
   // End of the agents' first whole epoch after this engine's first recompute (not persisted).
   int64_t settle_until_ms_ = -1;
