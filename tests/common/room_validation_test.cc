@@ -35,6 +35,19 @@ struct Case {
   std::string field;  // The error must start with it.
 };
 
+// Applies each case to a copy of `valid` and expects `validate` to refuse it naming the field.
+template <typename Message>
+void ExpectEachRefusedNamingItsField(const std::vector<Case<Message>>& cases, const Message& valid,
+                                     absl::Status (*validate)(const Message&)) {
+  for (const auto& c : cases) {
+    Message message = valid;
+    c.mutate(message);
+    absl::Status s = validate(message);
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.field;
+    EXPECT_EQ(s.message().rfind(c.field + ":", 0), 0u) << c.field << " -> " << s;
+  }
+}
+
 TEST(RoomValidationTest, ValidInputPasses) {
   EXPECT_TRUE(ValidateRoom(ValidRoom()).ok());
   v1::Pool pool = ValidPool();
@@ -80,13 +93,7 @@ TEST(RoomValidationTest, BadRoomSettingsNameTheField) {
        "room.routes[0].host"},
       {[](v1::Room& r) { r.add_bypass(); }, "room.bypass[0]"},
   };
-  for (const auto& c : cases) {
-    v1::Room room = ValidRoom();
-    c.mutate(room);
-    absl::Status s = ValidateRoom(room);
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.field;
-    EXPECT_EQ(s.message().rfind(c.field + ":", 0), 0u) << c.field << " -> " << s;
-  }
+  ExpectEachRefusedNamingItsField(cases, ValidRoom(), &ValidateRoom);
 }
 
 TEST(RoomValidationTest, BadPoolSettingsNameTheField) {
@@ -128,13 +135,7 @@ TEST(RoomValidationTest, BadPoolSettingsNameTheField) {
        "pool.monitor.expected_codes"},
       {[](v1::Pool& p) { p.set_steering(static_cast<v1::SteeringPolicy>(77)); }, "pool.steering"},
   };
-  for (const auto& c : cases) {
-    v1::Pool pool = ValidPool();
-    c.mutate(pool);
-    absl::Status s = ValidatePool(pool);
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << c.field;
-    EXPECT_EQ(s.message().rfind(c.field + ":", 0), 0u) << c.field << " -> " << s;
-  }
+  ExpectEachRefusedNamingItsField(cases, ValidPool(), &ValidatePool);
 }
 
 }  // namespace
