@@ -692,6 +692,8 @@ void RoomEngine::ViewFor(const std::string& agent_id, int64_t now_ms, v1::RoomVi
 }
 
 v1::RoomStatus RoomEngine::Status(int64_t now_ms) {
+  // An operator's view includes every Sync applied so far, not the last periodic recompute.
+  stale_ = true;
   Maintain(now_ms);
   const int64_t now_s = FloorDiv(now_ms, 1000);
   v1::RoomStatus s;

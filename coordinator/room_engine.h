@@ -63,6 +63,8 @@ class RoomEngine {
   // when they are older than recompute_interval_ms. Apply and Status call it.
   void Maintain(int64_t now_ms);
 
+  // The room's figures as of `now_ms`, with everything applied so far counted (it recomputes
+  // whatever the last Maintain left older).
   v1::RoomStatus Status(int64_t now_ms);
 
   // Fills `view` for `agent_id` from the current state without applying anything: the answer

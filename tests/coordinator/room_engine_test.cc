@@ -93,6 +93,29 @@ void AddQueued(v1::RoomReport& report, int64_t bucket, int64_t count, int64_t no
   p->set_count(count);
 }
 
+// The marker and ETAs are recomputed at most every recompute_interval_ms under Sync load, but
+// an operator asking for the status right after a Sync sees that Sync's users.
+TEST(RoomEngineTest, StatusCountsASyncAppliedJustBefore) {
+  RoomEngine engine(MakeRoom(/*capacity=*/1, /*rate=*/1000), {}, Plain());
+  v1::RoomView view;
+  v1::RoomReport first;
+  first.set_room_id("room");
+  AddQueued(first, kStartMs / 1000 - 2, 3, kStartMs);
+  first.set_invalid_tokens(1);
+  engine.Apply("a1", first, false, kStartMs, &view);
+  ASSERT_EQ(engine.Status(kStartMs).waiting(), 3);
+
+  v1::RoomReport second;
+  second.set_room_id("room");
+  AddQueued(second, kStartMs / 1000 - 1, 2, kStartMs + 1);
+  engine.Apply("a2", second, false, kStartMs + 1, &view);
+  const v1::RoomStatus status = engine.Status(kStartMs + 1);
+  EXPECT_EQ(status.waiting(), 5);
+  EXPECT_EQ(status.oldest_waiting_bucket(), kStartMs / 1000 - 2);
+  EXPECT_EQ(status.invalid_tokens(), 1);
+  EXPECT_EQ(status.agents_size(), 2);
+}
+
 TEST(RoomEngineTest, PrefetchFollowsTheSmoothedArrivalRateWithBurstRoom) {
   RoomEngine engine(MakeRoom(1000, 100000), {}, Plain());
   v1::RoomReport report;
