@@ -1,5 +1,6 @@
 // Kills the coordinator process (SIGKILL) at random moments while a client drives Syncs, and
-// checks after each restart that every acknowledged effect is there exactly once (I4).
+// checks after each restart that every acknowledged effect is there exactly once (I4): the
+// sessions, the queued users with their presence, and the counters each Sync adds to.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -72,8 +73,20 @@ std::unique_ptr<grpc::ClientContext> Context(int seconds = 2) {
   return ctx;
 }
 
-// Sync number `seq` of the test's one agent: one more session at `slot`.
-v1::SyncRequest OneSession(uint64_t seq, int64_t slot) {
+// What Sync number `seq` of the test's one agent reports: one more session at `slot`, and
+// `queued` users who arrived in second `bucket` and were counted present in `epoch`, and
+// `invalid` rejected cookies. The effects depend on seq only, so a retry sends the same Sync.
+struct SyncEffects {
+  int64_t queued = 0;
+  int64_t invalid = 0;
+};
+
+SyncEffects EffectsOf(uint64_t seq) {
+  return {.queued = static_cast<int64_t>(1 + seq % 3), .invalid = static_cast<int64_t>(seq % 2)};
+}
+
+v1::SyncRequest OneSync(uint64_t seq, int64_t slot, int64_t bucket, int64_t epoch) {
+  const SyncEffects e = EffectsOf(seq);
   v1::SyncRequest req;
   req.set_agent_id("crash-agent");
   req.set_seq(seq);
@@ -82,6 +95,14 @@ v1::SyncRequest OneSession(uint64_t seq, int64_t slot) {
   auto* d = r->add_session_deltas();
   d->set_slot(slot);
   d->set_delta(1);
+  auto* a = r->add_arrivals();
+  a->set_bucket(bucket);
+  a->set_count(e.queued);
+  auto* p = r->add_presence();
+  p->set_bucket(bucket);
+  p->set_epoch(epoch);
+  p->set_count(e.queued);
+  r->set_invalid_tokens(e.invalid);
   return req;
 }
 
@@ -98,9 +119,21 @@ TEST_P(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
   create.mutable_room()->set_total_active_users(1'000'000);
   create.mutable_room()->set_new_users_per_minute(1'000'000);
   create.mutable_room()->set_session_duration_seconds(3600);
+  // Suspended: nobody is admitted, so everyone queued stays queued. A presence epoch of an hour
+  // keeps them present for the whole test.
+  create.mutable_room()->set_suspended(true);
+  create.mutable_room()->set_refresh_interval_seconds(3600);
   v1::Room room;
   ASSERT_TRUE(coordinator.admin()->CreateRoom(Context().get(), create, &room).ok());
 
+  // Keep clear of an epoch boundary, so every user stays in the newest epoch.
+  if (NowMs() % 3'600'000 > 3'540'000) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(3'600'000 - NowMs() % 3'600'000 + 100));
+  }
+  const int64_t epoch = common::EpochOfMs(NowMs(), 3600);
+  // Users arrive in one of a few buckets, so several bucket records are written and reloaded.
+  const int64_t first_bucket = NowMs() / 1000 - 10;
+  auto bucket_of = [&](uint64_t seq) { return first_bucket + static_cast<int64_t>(seq % 4); };
   // Every Sync adds one session at a slot an hour ahead; acknowledged seqs are counted.
   const int64_t slot = common::SlotCeilMs(NowMs() + 3'600'000);
   std::mt19937 rng(42);
@@ -112,7 +145,7 @@ TEST_P(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
     std::thread client([&] {
       // Retries the same seq until it is acknowledged, as an agent does.
       while (!stop) {
-        const v1::SyncRequest req = OneSession(seq, slot);
+        const v1::SyncRequest req = OneSync(seq, slot, bucket_of(seq), epoch);
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
         v1::SyncResponse resp;
@@ -134,7 +167,7 @@ TEST_P(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
   }
   // Bring the last, possibly unacknowledged, seq home: a retry applies it at most once.
   for (int attempt = 0; attempt < 50 && acknowledged < seq; ++attempt) {
-    const v1::SyncRequest req = OneSession(seq, slot);
+    const v1::SyncRequest req = OneSync(seq, slot, bucket_of(seq), epoch);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
     v1::SyncResponse resp;
@@ -148,7 +181,17 @@ TEST_P(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
   status_req.set_id("crash");
   v1::RoomStatus status;
   ASSERT_TRUE(coordinator.admin()->GetRoomStatus(Context().get(), status_req, &status).ok());
+  int64_t queued = 0;
+  int64_t invalid = 0;
+  for (uint64_t i = 1; i <= acknowledged; ++i) {
+    queued += EffectsOf(i).queued;
+    invalid += EffectsOf(i).invalid;
+  }
   EXPECT_EQ(status.active(), static_cast<int64_t>(acknowledged));
+  EXPECT_EQ(status.waiting(), queued);
+  EXPECT_EQ(status.invalid_tokens(), invalid);
+  EXPECT_EQ(status.oldest_waiting_bucket(), first_bucket);
+  EXPECT_EQ(status.budget_outstanding(), 0);
 
   // The room created before the first kill is still there, at its version.
   v1::GetRoomRequest get;
