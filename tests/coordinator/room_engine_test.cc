@@ -651,6 +651,10 @@ TEST(RoomEngineTest, ChangesListTouchedKeys) {
 }
 
 // ----- Randomized invariants -----
+// Users arrive, queue, poll, spend budget, renew, revoke and leave; agents sync every tick
+// and some die holding budget; some runs change the room's limits and queue_all mid-run, or
+// run an event with a shuffled prequeue and its own seat limit. I1, I2, I3 and I5 are checked
+// at every step against the limits in force.
 
 struct SimUser {
   double frac;         // Visitor hash as a fraction in [0, 1).
@@ -692,6 +696,13 @@ struct SimParams {
   double death_rate = 0.003;
   // Whether agents say by bucket what they want, as the real agent does.
   bool by_bucket = false;
+  // Whether the operator changes the room mid-run: at a quarter of the steps the limits are
+  // halved, at half the room queues everyone for 10 s, and after that the limits are set to
+  // 1.5x the first ones.
+  bool reconfigure = false;
+  // Whether the room has an event: a prequeue for the first 30 s (arrivals get lottery buckets
+  // before the start), then 2x the seats until two thirds of the run, then the base limits.
+  bool event = false;
 };
 
 void PrintTo(const SimParams& p, std::ostream* os) { *os << "seed " << p.seed; }
@@ -704,6 +715,16 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
   std::uniform_real_distribution<double> uni(0, 1);
   v1::Room room = MakeRoom(p.capacity, p.rate, /*session_s=*/30, /*refresh_s=*/4);
   room.set_queueing_method(p.method);
+  const int64_t event_start_s = kStartMs / 1000 + 30;
+  const int64_t event_end_s = kStartMs / 1000 + p.steps / 10 * 2 / 3;
+  if (p.event) {
+    v1::Event* ev = room.mutable_event();
+    ev->set_prequeue_start_unix(kStartMs / 1000);
+    ev->set_start_unix(event_start_s);
+    ev->set_end_unix(event_end_s);
+    ev->set_shuffle_at_event_start(true);
+    ev->mutable_overrides()->set_total_active_users(2 * p.capacity);
+  }
   RoomEngine engine(room, {}, Plain());
   const int64_t session_ms = 30'000, refresh_ms = 4000, tick_ms = 500;
 
@@ -720,6 +741,34 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
   const SimUser* oldest_seen = nullptr;
   int64_t max_oldest_free_wait_ms = 0;
   int agent_generation = 0;
+  // The limits in force: the operator's (changed by `reconfigure`) or the event's seats.
+  // Lowering a limit cannot take back what is already in: until the room is under the new
+  // limit, the bound is what was in at the change (and whatever lower level it fell to since).
+  int64_t base_capacity = p.capacity, rate = p.rate;
+  int64_t capacity = p.capacity, capacity_bound = p.capacity;
+  int64_t rate_bound = p.rate, rate_bound_until_ms = 0;
+  int64_t queue_all_since_ms = -1;
+  int64_t admitted_while_queueing_all = 0;
+  auto set_capacity = [&](int64_t new_capacity) {
+    if (new_capacity == capacity) return;
+    capacity_bound = new_capacity > capacity
+                         ? std::max(capacity_bound, new_capacity)
+                         : std::max(new_capacity, engine.Active() + engine.Outstanding());
+    capacity = new_capacity;
+  };
+  auto reconfigure = [&](int64_t now, int64_t new_capacity, int64_t new_rate, bool queue_all) {
+    // The last 60 s may hold more admissions than a lower rate allows.
+    rate_bound = std::max(rate, new_rate);
+    rate_bound_until_ms = now + 60'000;
+    base_capacity = new_capacity;
+    rate = new_rate;
+    queue_all_since_ms = queue_all ? now : -1;
+    v1::Room changed = room;
+    changed.set_total_active_users(new_capacity);
+    changed.set_new_users_per_minute(new_rate);
+    changed.set_queue_all(queue_all);
+    engine.SetConfig(changed);
+  };
 
   auto pick_alive = [&]() {
     std::vector<int> alive;
@@ -732,8 +781,28 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
     const int64_t now = kStartMs + step * 100;
     const int64_t now_s = FloorDiv(now, 1000);
     const int64_t epoch = EpochOfMs(now, 4);
+    if (p.reconfigure) {
+      if (step == p.steps / 4) {
+        reconfigure(now, std::max<int64_t>(1, p.capacity / 2), std::max<int64_t>(1, p.rate / 2),
+                    false);
+      } else if (step == p.steps / 2) {
+        reconfigure(now, base_capacity, rate, true);
+      } else if (step == p.steps / 2 + 100) {
+        reconfigure(now, p.capacity * 3 / 2, p.rate * 3 / 2, false);
+      }
+    }
+    const bool in_event = p.event && now_s >= event_start_s && now_s < event_end_s;
+    set_capacity(in_event ? 2 * p.capacity : base_capacity);
+    if (p.event && now_s < event_start_s) {
+      // Prequeue: nobody may be admitted, whatever budget an agent thinks it holds.
+      ASSERT_EQ(engine.Outstanding(), 0) << "step " << step;
+    }
 
     auto admit = [&](SimUser& u, SimAgent& a) {
+      // Budget granted before queue_all was set may be spent until its lease ends (1 s).
+      if (queue_all_since_ms >= 0 && now > queue_all_since_ms + 1000) {
+        ++admitted_while_queueing_all;
+      }
       a.budget--;
       u.admitted = true;
       u.expiry_ms = now + session_ms;
@@ -766,6 +835,11 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
         continue;
       }
       u.bucket = now_s;
+      if (a.view.phase() == v1::ROOM_PHASE_PREQUEUE && a.view.shuffle_span() > 0) {
+        // The agent's lottery: every prequeue user precedes later arrivals, in random order.
+        u.bucket = a.view.shuffle_base_bucket() +
+                   static_cast<int64_t>(u.frac * static_cast<double>(a.view.shuffle_span()));
+      }
       u.last_epoch = epoch;
       u.next_poll_ms = now + 1000;
       a.arrivals[now_s]++;
@@ -888,7 +962,9 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
       a.next_sync_ms = now + tick_ms;
 
       // I1 as the coordinator counts it.
-      ASSERT_LE(engine.Active() + engine.Outstanding(), p.capacity) << "step " << step;
+      capacity_bound =
+          std::max(capacity, std::min(capacity_bound, engine.Active() + engine.Outstanding()));
+      ASSERT_LE(engine.Active() + engine.Outstanding(), capacity_bound) << "step " << step;
       // ETAs are finite and grow with the bucket.
       int64_t last_eta = 0, last_bucket = INT64_MIN;
       for (const v1::EtaEntry& e : a.view.eta()) {
@@ -910,11 +986,11 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
     }
 
     engine.Maintain(now);
-    ASSERT_LE(engine.Active() + engine.Outstanding(), p.capacity);
+    ASSERT_LE(engine.Active() + engine.Outstanding(), capacity_bound);
     // I1 as users live it: sessions really running never exceed the limit.
     int64_t truly_active = 0;
     for (const SimUser& u : users) truly_active += u.admitted && !u.gone && now < u.expiry_ms;
-    ASSERT_LE(truly_active, p.capacity) << "step " << step;
+    ASSERT_LE(truly_active, capacity_bound) << "step " << step;
     // I5: while seats and tokens are free, the oldest present waiting user gets in within a
     // tick, a fast poll and the time for its bucket's count to settle.
     const SimUser* oldest = nullptr;
@@ -925,7 +1001,9 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
         oldest = &u;
       }
     }
+    // A prequeue or queue_all admits nobody: seats are not free then.
     const bool free_now =
+        engine.Limits().admits &&
         engine.Limits().total_active_users - engine.Active() - engine.Outstanding() > 0 &&
         engine.Limits().new_users_per_minute - engine.GrantedInRateWindow() > 0;
     if (oldest == nullptr || !free_now || oldest != oldest_seen) {
@@ -941,12 +1019,15 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
     while (!admission_times.empty() && admission_times.front() <= now - 60'000) {
       admission_times.pop_front();
     }
-    ASSERT_LE(static_cast<int64_t>(admission_times.size()), p.rate) << "step " << step;
+    ASSERT_LE(static_cast<int64_t>(admission_times.size()),
+              now < rate_bound_until_ms ? rate_bound : rate)
+        << "step " << step;
   }
+  EXPECT_EQ(admitted_while_queueing_all, 0);
   // I5: an eligible user got in within a tick, a fast poll and a lease of slack.
   // A waiting user learns it is eligible at its next page poll, asks its agent, whose next
   // Sync brings budget spent at the user's next fast poll: two polls and a tick, plus slack.
-  if (p.method == v1::QUEUEING_METHOD_FIFO && p.death_rate == 0) {
+  if (p.method == v1::QUEUEING_METHOD_FIFO && p.death_rate == 0 && !p.reconfigure) {
     EXPECT_LE(max_oldest_free_wait_ms, 2 * refresh_ms + 2000);
   }
   RecordProperty("max_eligible_wait_ms", static_cast<int>(max_eligible_wait_ms));
@@ -968,7 +1049,20 @@ INSTANTIATE_TEST_SUITE_P(
         SimParams{.seed = 8, .capacity = 10, .rate = 30, .agents = 6, .death_rate = 0},
         SimParams{.seed = 9, .capacity = 300, .rate = 100, .arrivals_per_s = 12, .death_rate = 0},
         SimParams{.seed = 10, .death_rate = 0, .by_bucket = true},
-        SimParams{.seed = 11, .capacity = 20, .rate = 60, .by_bucket = true}),
+        SimParams{.seed = 11, .capacity = 20, .rate = 60, .by_bucket = true},
+        SimParams{.seed = 12, .reconfigure = true},
+        SimParams{.seed = 13, .capacity = 10, .rate = 30, .by_bucket = true, .reconfigure = true},
+        SimParams{.seed = 14, .method = v1::QUEUEING_METHOD_RANDOM, .reconfigure = true},
+        SimParams{.seed = 15,
+                  .capacity = 200,
+                  .rate = 60,
+                  .arrivals_per_s = 10,
+                  .death_rate = 0,
+                  .reconfigure = true},
+        SimParams{.seed = 16, .event = true},
+        SimParams{.seed = 17, .capacity = 10, .rate = 60, .death_rate = 0, .event = true},
+        SimParams{.seed = 18, .method = v1::QUEUEING_METHOD_RANDOM, .event = true},
+        SimParams{.seed = 19, .by_bucket = true, .reconfigure = true, .event = true}),
     // Named by seed: printing the struct would put its padding bytes into the ctest name.
     [](const ::testing::TestParamInfo<SimParams>& info) {
       return "Seed" + std::to_string(info.param.seed);
