@@ -73,9 +73,10 @@ std::unique_ptr<grpc::ClientContext> Context(int seconds = 2) {
   return ctx;
 }
 
-// What Sync number `seq` of the test's one agent reports: one more session at `slot`, and
-// `queued` users who arrived in second `bucket` and were counted present in `epoch`, and
-// `invalid` rejected cookies. The effects depend on seq only, so a retry sends the same Sync.
+// What Sync number `seq` of the test's one agent reports for room "crash": one more session at
+// `slot`, and `queued` users who arrived in second `bucket` and were counted present in
+// `epoch`, and `invalid` rejected cookies. For room "open" it queues one user, asks for
+// budget and returns unspent the `unspent` it was granted last. A retry sends the same Sync.
 struct SyncEffects {
   int64_t queued = 0;
   int64_t invalid = 0;
@@ -85,7 +86,8 @@ SyncEffects EffectsOf(uint64_t seq) {
   return {.queued = static_cast<int64_t>(1 + seq % 3), .invalid = static_cast<int64_t>(seq % 2)};
 }
 
-v1::SyncRequest OneSync(uint64_t seq, int64_t slot, int64_t bucket, int64_t epoch) {
+v1::SyncRequest OneSync(uint64_t seq, int64_t slot, int64_t bucket, int64_t epoch,
+                        int64_t unspent) {
   const SyncEffects e = EffectsOf(seq);
   v1::SyncRequest req;
   req.set_agent_id("crash-agent");
@@ -103,7 +105,27 @@ v1::SyncRequest OneSync(uint64_t seq, int64_t slot, int64_t bucket, int64_t epoc
   p->set_epoch(epoch);
   p->set_count(e.queued);
   r->set_invalid_tokens(e.invalid);
+
+  auto* open = req.add_rooms();
+  open->set_room_id("open");
+  auto* oa = open->add_arrivals();
+  oa->set_bucket(bucket);
+  oa->set_count(1);
+  auto* op = open->add_presence();
+  op->set_bucket(bucket);
+  op->set_epoch(epoch);
+  op->set_count(1);
+  open->set_budget_wanted(5);
+  open->set_budget_unspent(unspent);
   return req;
+}
+
+int64_t BudgetFor(const v1::SyncResponse& resp, const std::string& room) {
+  for (const v1::RoomView& v : resp.rooms()) {
+    if (v.room_id() == room) return v.budget();
+  }
+  ADD_FAILURE() << "no view of room " << room;
+  return -1;
 }
 
 // Both durabilities: async leaves the fsync to the OS, which protects against a machine crash
@@ -125,6 +147,18 @@ TEST_P(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
   create.mutable_room()->set_refresh_interval_seconds(3600);
   v1::Room room;
   ASSERT_TRUE(coordinator.admin()->CreateRoom(Context().get(), create, &room).ok());
+  // Open: its users become eligible and the agent gets budget, which it never spends.
+  create.mutable_room()->set_id("open");
+  create.mutable_room()->set_suspended(false);
+  create.mutable_room()->set_total_active_users(1'000);
+  ASSERT_TRUE(coordinator.admin()->CreateRoom(Context().get(), create, &room).ok());
+  auto status_of = [&](const std::string& id) {
+    v1::GetRoomStatusRequest req;
+    req.set_id(id);
+    v1::RoomStatus status;
+    EXPECT_TRUE(coordinator.admin()->GetRoomStatus(Context().get(), req, &status).ok());
+    return status;
+  };
 
   // Keep clear of an epoch boundary, so every user stays in the newest epoch.
   if (NowMs() % 3'600'000 > 3'540'000) {
@@ -139,19 +173,21 @@ TEST_P(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
   std::mt19937 rng(42);
   uint64_t seq = 1;
   uint64_t acknowledged = 0;
+  int64_t granted = 0;  // Budget for "open" in the last acknowledged reply.
   int kills = 0;
   for (int round = 0; round < 6; ++round) {
     std::atomic<bool> stop{false};
     std::thread client([&] {
       // Retries the same seq until it is acknowledged, as an agent does.
       while (!stop) {
-        const v1::SyncRequest req = OneSync(seq, slot, bucket_of(seq), epoch);
+        const v1::SyncRequest req = OneSync(seq, slot, bucket_of(seq), epoch, granted);
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
         v1::SyncResponse resp;
         if (coordinator.sync()->Sync(&ctx, req, &resp).ok()) {
           EXPECT_EQ(resp.seq(), seq);
           acknowledged = seq;
+          granted = BudgetFor(resp, "open");
           ++seq;
         } else {
           std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -159,19 +195,42 @@ TEST_P(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
       }
     });
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 250));
-    coordinator.Kill();
+    if (round % 2 == 0) {
+      // Killed in the middle of the client's Syncs.
+      coordinator.Kill();
+      stop = true;
+      client.join();
+    } else {
+      // Killed while the agent waits for its next tick: what "open" has out and how far its
+      // marker got are known exactly, and must be there after the restart.
+      stop = true;
+      client.join();
+      const v1::RoomStatus before = status_of("open");
+      EXPECT_EQ(before.active() + before.budget_outstanding(), granted);
+      coordinator.Kill();
+      ASSERT_TRUE(coordinator.Start()) << "restart " << round;
+      const v1::RoomStatus after = status_of("open");
+      // A lease that ran out while the coordinator was down is presumed spent: the budget
+      // counts as sessions then, never as nothing.
+      EXPECT_EQ(after.active() + after.budget_outstanding(), granted) << "round " << round;
+      EXPECT_GE(after.marker().admit_through_bucket(), before.marker().admit_through_bucket());
+      EXPECT_GT(after.marker().admit_through_bucket(), 0) << "the open room's marker moved";
+      ++kills;
+      continue;
+    }
     ++kills;
-    stop = true;
-    client.join();
     ASSERT_TRUE(coordinator.Start()) << "restart " << round;
   }
   // Bring the last, possibly unacknowledged, seq home: a retry applies it at most once.
   for (int attempt = 0; attempt < 50 && acknowledged < seq; ++attempt) {
-    const v1::SyncRequest req = OneSync(seq, slot, bucket_of(seq), epoch);
+    const v1::SyncRequest req = OneSync(seq, slot, bucket_of(seq), epoch, granted);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
     v1::SyncResponse resp;
-    if (coordinator.sync()->Sync(&ctx, req, &resp).ok()) acknowledged = seq;
+    if (coordinator.sync()->Sync(&ctx, req, &resp).ok()) {
+      acknowledged = seq;
+      granted = BudgetFor(resp, "open");
+    }
   }
   ASSERT_EQ(acknowledged, seq);
   EXPECT_GE(kills, 6);
@@ -192,6 +251,10 @@ TEST_P(CoordinatorCrashTest, AcknowledgedSyncsSurviveSigkillExactlyOnce) {
   EXPECT_EQ(status.invalid_tokens(), invalid);
   EXPECT_EQ(status.oldest_waiting_bucket(), first_bucket);
   EXPECT_EQ(status.budget_outstanding(), 0);
+  // The open room holds exactly the one grant the agent has not settled yet.
+  const v1::RoomStatus open = status_of("open");
+  EXPECT_GT(granted, 0) << "the agent should hold budget for the open room's eligible users";
+  EXPECT_EQ(open.active() + open.budget_outstanding(), granted);
 
   // The room created before the first kill is still there, at its version.
   v1::GetRoomRequest get;
