@@ -86,6 +86,17 @@ SyncEffects EffectsOf(uint64_t seq) {
   return {.queued = static_cast<int64_t>(1 + seq % 3), .invalid = static_cast<int64_t>(seq % 2)};
 }
 
+// `count` users who arrived in second `bucket`, counted present in `epoch`.
+void AddQueued(v1::RoomReport* r, int64_t bucket, int64_t epoch, int64_t count) {
+  auto* a = r->add_arrivals();
+  a->set_bucket(bucket);
+  a->set_count(count);
+  auto* p = r->add_presence();
+  p->set_bucket(bucket);
+  p->set_epoch(epoch);
+  p->set_count(count);
+}
+
 v1::SyncRequest OneSync(uint64_t seq, int64_t slot, int64_t bucket, int64_t epoch,
                         int64_t unspent) {
   const SyncEffects e = EffectsOf(seq);
@@ -97,24 +108,12 @@ v1::SyncRequest OneSync(uint64_t seq, int64_t slot, int64_t bucket, int64_t epoc
   auto* d = r->add_session_deltas();
   d->set_slot(slot);
   d->set_delta(1);
-  auto* a = r->add_arrivals();
-  a->set_bucket(bucket);
-  a->set_count(e.queued);
-  auto* p = r->add_presence();
-  p->set_bucket(bucket);
-  p->set_epoch(epoch);
-  p->set_count(e.queued);
+  AddQueued(r, bucket, epoch, e.queued);
   r->set_invalid_tokens(e.invalid);
 
   auto* open = req.add_rooms();
   open->set_room_id("open");
-  auto* oa = open->add_arrivals();
-  oa->set_bucket(bucket);
-  oa->set_count(1);
-  auto* op = open->add_presence();
-  op->set_bucket(bucket);
-  op->set_epoch(epoch);
-  op->set_count(1);
+  AddQueued(open, bucket, epoch, 1);
   open->set_budget_wanted(5);
   open->set_budget_unspent(unspent);
   return req;
