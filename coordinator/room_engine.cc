@@ -215,6 +215,7 @@ void RoomEngine::AdvanceMarker(int64_t now_ms, int64_t headroom) {
 
 void RoomEngine::Recompute(int64_t now_ms) {
   stale_ = false;
+  applied_since_recompute_ = false;
   last_recompute_ms_ = now_ms;
   const int64_t now_s = FloorDiv(now_ms, 1000);
   limits_ = LimitsAt(config_, now_ms);
@@ -555,6 +556,7 @@ int64_t RoomEngine::OrderedGrant(const std::string& agent_id, const Lease& lease
 void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report, bool final,
                        int64_t now_ms, v1::RoomView* view) {
   Maintain(now_ms);
+  applied_since_recompute_ = true;
   const int64_t now_s = FloorDiv(now_ms, 1000);
   changes_.core = true;
   Lease& lease = state_.leases[agent_id];
@@ -693,7 +695,7 @@ void RoomEngine::ViewFor(const std::string& agent_id, int64_t now_ms, v1::RoomVi
 
 v1::RoomStatus RoomEngine::Status(int64_t now_ms) {
   // An operator's view includes every Sync applied so far, not the last periodic recompute.
-  stale_ = true;
+  if (applied_since_recompute_) stale_ = true;
   Maintain(now_ms);
   const int64_t now_s = FloorDiv(now_ms, 1000);
   v1::RoomStatus s;

@@ -151,7 +151,8 @@ class RoomEngine {
   int64_t rate_sum_ = 0;        // Sum over grants_by_second in the window.
 
   // Recomputed by Maintain.
-  bool stale_ = true;  // Recompute on the next Maintain regardless of time.
+  bool stale_ = true;                     // Recompute on the next Maintain regardless of time.
+  bool applied_since_recompute_ = false;  // A report came in after the last recompute.
   int64_t last_recompute_ms_ = 0;
   EffectiveLimits limits_;
   std::vector<WaitingBucket> waiting_;  // Buckets with waiting users, oldest first.

@@ -743,23 +743,26 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
   int agent_generation = 0;
   // The limits in force: the operator's (changed by `reconfigure`) or the event's seats.
   // Lowering a limit cannot take back what is already in: until the room is under the new
-  // limit, the bound is what was in at the change (and whatever lower level it fell to since).
+  // limit the old one still bounds it, and no grant may be made.
   int64_t base_capacity = p.capacity, rate = p.rate;
   int64_t capacity = p.capacity, capacity_bound = p.capacity;
   int64_t rate_bound = p.rate, rate_bound_until_ms = 0;
   int64_t queue_all_since_ms = -1;
   int64_t admitted_while_queueing_all = 0;
-  auto set_capacity = [&](int64_t new_capacity) {
+  int64_t admitted_in_prequeue = 0;
+  // I5 is measured only from a while after a change: users learn it at their next poll.
+  int64_t i5_from_ms = 0;
+  auto set_capacity = [&](int64_t now, int64_t new_capacity) {
     if (new_capacity == capacity) return;
-    capacity_bound = new_capacity > capacity
-                         ? std::max(capacity_bound, new_capacity)
-                         : std::max(new_capacity, engine.Active() + engine.Outstanding());
+    capacity_bound = std::max(capacity_bound, new_capacity);
     capacity = new_capacity;
+    i5_from_ms = now + refresh_ms + 2 * tick_ms;
   };
   auto reconfigure = [&](int64_t now, int64_t new_capacity, int64_t new_rate, bool queue_all) {
     // The last 60 s may hold more admissions than a lower rate allows.
     rate_bound = std::max(rate, new_rate);
     rate_bound_until_ms = now + 60'000;
+    i5_from_ms = now + refresh_ms + 2 * tick_ms;
     base_capacity = new_capacity;
     rate = new_rate;
     queue_all_since_ms = queue_all ? now : -1;
@@ -792,13 +795,13 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
       }
     }
     const bool in_event = p.event && now_s >= event_start_s && now_s < event_end_s;
-    set_capacity(in_event ? 2 * p.capacity : base_capacity);
-    if (p.event && now_s < event_start_s) {
-      // Prequeue: nobody may be admitted, whatever budget an agent thinks it holds.
-      ASSERT_EQ(engine.Outstanding(), 0) << "step " << step;
-    }
+    set_capacity(now, in_event ? 2 * p.capacity : base_capacity);
+    // Once the room is under a lowered limit, that limit alone bounds it.
+    if (engine.Active() + engine.Outstanding() <= capacity) capacity_bound = capacity;
+    const bool in_prequeue = p.event && now_s < event_start_s;
 
     auto admit = [&](SimUser& u, SimAgent& a) {
+      admitted_in_prequeue += in_prequeue;
       // Budget granted before queue_all was set may be spent until its lease ends (1 s).
       if (queue_all_since_ms >= 0 && now > queue_all_since_ms + 1000) {
         ++admitted_while_queueing_all;
@@ -842,8 +845,8 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
       }
       u.last_epoch = epoch;
       u.next_poll_ms = now + 1000;
-      a.arrivals[now_s]++;
-      a.presence[{now_s, epoch}]++;
+      a.arrivals[u.bucket]++;
+      a.presence[{u.bucket, epoch}]++;
       users.push_back(u);
     }
 
@@ -962,9 +965,11 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
       a.next_sync_ms = now + tick_ms;
 
       // I1 as the coordinator counts it.
-      capacity_bound =
-          std::max(capacity, std::min(capacity_bound, engine.Active() + engine.Outstanding()));
       ASSERT_LE(engine.Active() + engine.Outstanding(), capacity_bound) << "step " << step;
+      // A grant always fits under the limit in force, lowered or not.
+      if (a.view.budget() > 0) {
+        ASSERT_LE(engine.Active() + engine.Outstanding(), capacity) << "step " << step;
+      }
       // ETAs are finite and grow with the bucket.
       int64_t last_eta = 0, last_bucket = INT64_MIN;
       for (const v1::EtaEntry& e : a.view.eta()) {
@@ -1003,7 +1008,7 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
     }
     // A prequeue or queue_all admits nobody: seats are not free then.
     const bool free_now =
-        engine.Limits().admits &&
+        now >= i5_from_ms && engine.Limits().admits &&
         engine.Limits().total_active_users - engine.Active() - engine.Outstanding() > 0 &&
         engine.Limits().new_users_per_minute - engine.GrantedInRateWindow() > 0;
     if (oldest == nullptr || !free_now || oldest != oldest_seen) {
@@ -1024,10 +1029,11 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
         << "step " << step;
   }
   EXPECT_EQ(admitted_while_queueing_all, 0);
+  EXPECT_EQ(admitted_in_prequeue, 0);
   // I5: an eligible user got in within a tick, a fast poll and a lease of slack.
   // A waiting user learns it is eligible at its next page poll, asks its agent, whose next
   // Sync brings budget spent at the user's next fast poll: two polls and a tick, plus slack.
-  if (p.method == v1::QUEUEING_METHOD_FIFO && p.death_rate == 0 && !p.reconfigure) {
+  if (p.method == v1::QUEUEING_METHOD_FIFO && p.death_rate == 0) {
     EXPECT_LE(max_oldest_free_wait_ms, 2 * refresh_ms + 2000);
   }
   RecordProperty("max_eligible_wait_ms", static_cast<int>(max_eligible_wait_ms));
