@@ -36,6 +36,14 @@ absl::Status Invalid(absl::string_view flag, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", why));
 }
 
+// The token given inline, else the one in `file` (named by `file_flag` in errors); empty when
+// neither is set.
+absl::StatusOr<std::string> TokenFromFlags(const std::string& inline_token, const std::string& file,
+                                           absl::string_view file_flag) {
+  if (!inline_token.empty() || file.empty()) return inline_token;
+  return common::ReadSecretFile(file_flag, file);
+}
+
 // No token configured: make one and leave it beside the data, readable only by us, so a
 // fresh install is never open to anyone who can reach the port.
 absl::StatusOr<std::string> GenerateToken(const std::string& data_dir) {
@@ -100,18 +108,13 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
   if (config.worker_threads() != 0) {
     spdlog::warn("--worker-threads is deprecated and ignored: gRPC sizes its own thread pool");
   }
-  std::string token = config.admin_token();
-  if (token.empty() && !config.admin_token_file().empty()) {
-    auto t = common::ReadSecretFile("admin-token-file", config.admin_token_file());
-    if (!t.ok()) return t.status();
-    token = *t;
-  }
-  std::string sync_token = config.sync_token();
-  if (sync_token.empty() && !config.sync_token_file().empty()) {
-    auto t = common::ReadSecretFile("sync-token-file", config.sync_token_file());
-    if (!t.ok()) return t.status();
-    sync_token = *t;
-  }
+  auto admin_token =
+      TokenFromFlags(config.admin_token(), config.admin_token_file(), "admin-token-file");
+  if (!admin_token.ok()) return admin_token.status();
+  std::string token = *std::move(admin_token);
+  auto sync_token =
+      TokenFromFlags(config.sync_token(), config.sync_token_file(), "sync-token-file");
+  if (!sync_token.ok()) return sync_token.status();
   if (token.empty()) {
     auto t = GenerateToken(config.data_dir());
     if (!t.ok()) return t.status();
@@ -167,7 +170,7 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
   loop.Start();
 
   std::optional<BearerAuth> sync_auth;
-  if (!sync_token.empty()) sync_auth.emplace(std::move(sync_token));
+  if (!sync_token->empty()) sync_auth.emplace(*std::move(sync_token));
   SyncService sync_service(
       loop, clock, std::move(sync_auth),
       {.latency_seconds = metrics.RegisterHistogram(

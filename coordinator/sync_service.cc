@@ -12,16 +12,11 @@ grpc::ServerUnaryReactor* SyncService::Sync(grpc::CallbackServerContext* context
                                             v1::SyncResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto start = std::chrono::steady_clock::now();
-  if (auth_) {
-    if (absl::Status s = auth_->Check(*context); !s.ok()) {
-      if (metrics_.rejected) metrics_.rejected->Increment();
-      reactor->Finish(common::ToGrpcStatus(s));
-      return reactor;
-    }
-  }
-  if (absl::Status s = ValidateSyncRequest(*request, clock_.NowMs()); !s.ok()) {
+  absl::Status checked = auth_ ? auth_->Check(*context) : absl::OkStatus();
+  if (checked.ok()) checked = ValidateSyncRequest(*request, clock_.NowMs());
+  if (!checked.ok()) {
     if (metrics_.rejected) metrics_.rejected->Increment();
-    reactor->Finish(common::ToGrpcStatus(s));
+    reactor->Finish(common::ToGrpcStatus(checked));
     return reactor;
   }
   loop_.Submit(CommitLoop::Work{
