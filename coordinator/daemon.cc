@@ -219,6 +219,11 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
   // Per-room gauges, refreshed from the loop's own thread once a second. A deleted room's
   // series go with it, so dashboards do not show its last figures forever.
   std::set<std::string> exported_rooms;  // Only touched on the loop's thread.
+  // Every per-room series, so that removing a room's cannot miss one.
+  static constexpr const char* kWaiting = "anteroom_room_waiting_users";
+  static constexpr const char* kActive = "anteroom_room_active_users";
+  static constexpr const char* kOutstanding = "anteroom_room_budget_outstanding";
+  static constexpr const char* kAdmissions = "anteroom_room_admissions_total";
   std::thread gauges([&] {
     while (!stop) {
       loop.Submit(CommitLoop::Work{
@@ -230,25 +235,22 @@ absl::Status RunCoordinator(const v1::CoordinatorConfig& config, const std::atom
                   gone.erase(room);
                   exported_rooms.insert(room);
                   const common::MetricLabels l = {{"room", room}};
-                  metrics.RegisterGauge("anteroom_room_waiting_users", "Users waiting.", l)
+                  metrics.RegisterGauge(kWaiting, "Users waiting.", l)
                       ->Set(static_cast<double>(t.waiting));
-                  metrics.RegisterGauge("anteroom_room_active_users", "Sessions not expired.", l)
+                  metrics.RegisterGauge(kActive, "Sessions not expired.", l)
                       ->Set(static_cast<double>(t.active));
                   metrics
-                      .RegisterGauge("anteroom_room_budget_outstanding",
-                                     "Budget granted to agents and not settled.", l)
+                      .RegisterGauge(kOutstanding, "Budget granted to agents and not settled.", l)
                       ->Set(static_cast<double>(t.outstanding));
-                  common::Counter* admitted = metrics.RegisterCounter(
-                      "anteroom_room_admissions_total", "Users admitted into the room.", l);
+                  common::Counter* admitted =
+                      metrics.RegisterCounter(kAdmissions, "Users admitted into the room.", l);
                   if (t.admissions > static_cast<int64_t>(admitted->Value())) {
                     admitted->Increment(t.admissions - admitted->Value());
                   }
                 }
                 for (const std::string& room : gone) {
                   const common::MetricLabels l = {{"room", room}};
-                  for (const char* name :
-                       {"anteroom_room_waiting_users", "anteroom_room_active_users",
-                        "anteroom_room_budget_outstanding", "anteroom_room_admissions_total"}) {
+                  for (const char* name : {kWaiting, kActive, kOutstanding, kAdmissions}) {
                     metrics.RemoveSeries(name, l);
                   }
                 }
