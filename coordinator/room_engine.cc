@@ -104,9 +104,13 @@ void RoomEngine::AddSessions(int64_t slot, int64_t delta) {
   changes_.slots.push_back(slot);
 }
 
-void RoomEngine::CompactSessions(int64_t now_s) {
-  // A slot is the second a session ends; once reached, its sessions no longer count.
-  while (!state_.sessions.empty() && state_.sessions.begin()->first <= now_s) {
+void RoomEngine::CompactSessions(int64_t now_ms) {
+  // A slot is the second a session ends, but its seats are held a lease and its grace longer:
+  // a user renewed just before the slot is moved to a later one only by the agent's next Sync,
+  // and freeing the seat first would let someone else take it beside the renewed session (I1).
+  // Agents report within that time or are presumed dead (see ExpireLeases).
+  const int64_t hold_ms = options_.lease_ms + options_.lease_grace_ms;
+  while (!state_.sessions.empty() && state_.sessions.begin()->first * 1000 + hold_ms <= now_ms) {
     auto it = state_.sessions.begin();
     sessions_total_ -= it->second;
     changes_.slots.push_back(it->first);
@@ -157,7 +161,7 @@ void RoomEngine::ExpireLeases(int64_t now_ms) {
 
 void RoomEngine::Maintain(int64_t now_ms) {
   const int64_t now_s = FloorDiv(now_ms, 1000);
-  CompactSessions(now_s);
+  CompactSessions(now_ms);
   CompactRateWindow(now_s);
   if (stale_ || now_ms - last_recompute_ms_ >= options_.recompute_interval_ms ||
       now_ms < last_recompute_ms_) {
@@ -614,7 +618,7 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
   }
   for (const v1::SlotDelta& d : report.session_deltas()) AddSessions(d.slot(), d.delta());
   state_.core.invalid_tokens += report.invalid_tokens();
-  CompactSessions(now_s);
+  CompactSessions(now_ms);
 
   UpdateArrivalRate(lease, report.direct_arrivals(), now_ms);
 

@@ -74,7 +74,7 @@ class RoomEngine {
   RoomChanges TakeChanges();
 
   // Aggregates, as of the last Maintain.
-  int64_t Active() const;                               // Sessions not expired.
+  int64_t Active() const;  // Sessions not expired, or expired too lately to be sure.
   int64_t Outstanding() const { return outstanding_; }  // Budget granted, not settled.
   int64_t Waiting() const { return waiting_total_; }
   int64_t GrantedInRateWindow() const { return rate_sum_; }
@@ -98,7 +98,7 @@ class RoomEngine {
   };
 
   void RebuildTotals();
-  void CompactSessions(int64_t now_s);
+  void CompactSessions(int64_t now_ms);
   void CompactRateWindow(int64_t now_s);
   void ExpireLeases(int64_t now_ms);
   void Recompute(int64_t now_ms);

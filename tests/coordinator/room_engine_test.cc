@@ -250,9 +250,12 @@ TEST(RoomEngineTest, SessionsExpireAtTheirSlot) {
   v1::RoomView view;
   engine.Apply("a1", report, false, kStartMs, &view);
   EXPECT_EQ(engine.Active(), 4);
-  engine.Maintain(slot * 1000 - 1);
+  // Held for a lease and its grace past the slot, for renewals still on their way.
+  const EngineOptions o = Plain();
+  const int64_t freed_ms = slot * 1000 + o.lease_ms + o.lease_grace_ms;
+  engine.Maintain(freed_ms - 1);
   EXPECT_EQ(engine.Active(), 4);
-  engine.Maintain(slot * 1000);
+  engine.Maintain(freed_ms);
   EXPECT_EQ(engine.Active(), 0);
 }
 
@@ -269,6 +272,52 @@ v1::RoomReport Wanting(std::vector<std::pair<int64_t, int64_t>> buckets, int64_t
   report.set_budget_wanted(total);
   report.set_budget_unspent(unspent);
   return report;
+}
+
+// A user who comes back just before the slot ends renews on its agent, which reports the move at
+// its next Sync. Until then the old slot must still count, or its seat goes to someone else and
+// the renewed session runs on beside the new one.
+TEST(RoomEngineTest, AnEndingSlotKeepsItsSeatsUntilRenewalsCanBeReported) {
+  RoomEngine engine(MakeRoom(1, 1000), {}, Plain());
+  const int64_t slot = SlotCeilMs(kStartMs + 60'000);
+  v1::RoomReport fill;
+  fill.set_room_id("room");
+  auto* d = fill.add_session_deltas();
+  d->set_slot(slot);
+  d->set_delta(1);
+  v1::RoomView view;
+  engine.Apply("a1", fill, false, kStartMs, &view);
+  ASSERT_EQ(engine.Active(), 1);
+
+  // Just past the slot, another agent asks for a waiting user: the seat is not free yet.
+  const int64_t bucket = kStartMs / 1000;
+  engine.Apply("a2", Wanting({{bucket, 1}}), false, slot * 1000 + 50, &view);
+  EXPECT_EQ(view.budget(), 0);
+
+  // a1 reports the renewal it made at slot - 0.1 s: the session moves on, the room stays full.
+  v1::RoomReport renewal;
+  renewal.set_room_id("room");
+  const int64_t next_slot = SlotCeilMs(slot * 1000 - 100 + 60'000);
+  auto* from = renewal.add_session_deltas();
+  from->set_slot(slot);
+  from->set_delta(-1);
+  auto* to = renewal.add_session_deltas();
+  to->set_slot(next_slot);
+  to->set_delta(1);
+  engine.Apply("a1", renewal, false, slot * 1000 + 300, &view);
+  EXPECT_EQ(engine.Active(), 1);
+  EXPECT_LE(engine.Active() + engine.Outstanding(), 1);
+  engine.Apply("a2", Wanting({{bucket, 1}}), false, slot * 1000 + 2000, &view);
+  EXPECT_EQ(view.budget(), 0);
+
+  // Without a renewal the seat frees once the reports could have arrived (a lease and its
+  // grace after the slot).
+  engine.Maintain(next_slot * 1000 + 1499);
+  EXPECT_EQ(engine.Active(), 1);
+  engine.Maintain(next_slot * 1000 + 1500);
+  EXPECT_EQ(engine.Active(), 0);
+  engine.Apply("a2", Wanting({{bucket, 1}}), false, next_slot * 1000 + 1600, &view);
+  EXPECT_EQ(view.budget(), 1);
 }
 
 TEST(RoomEngineTest, ScarceBudgetGoesToTheOldestBucketsAcrossAgents) {
@@ -750,7 +799,6 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
   int64_t queue_all_since_ms = -1;
   int64_t admitted_while_queueing_all = 0;
   int64_t admitted_in_prequeue = 0;
-  int64_t under_since_ms = -1;  // Since when the room has been under the limit in force.
   // I5 is measured only from a while after a change: users learn it at their next poll.
   int64_t i5_from_ms = 0;
   auto set_capacity = [&](int64_t now, int64_t new_capacity) {
@@ -797,16 +845,9 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
     }
     const bool in_event = p.event && now_s >= event_start_s && now_s < event_end_s;
     set_capacity(now, in_event ? 2 * p.capacity : base_capacity);
-    // Once the room has been under a lowered limit for a while, that limit alone bounds it.
-    // (Not at once: a renewal whose old slot was compacted before its agent reported it
-    // briefly lowers the engine's count.)
-    if (engine.Active() + engine.Outstanding() > capacity) {
-      under_since_ms = -1;
-    } else if (under_since_ms < 0) {
-      under_since_ms = now;
-    } else if (now - under_since_ms > 2 * tick_ms) {
-      capacity_bound = capacity;
-    }
+    // Once the room is under a lowered limit, that limit alone bounds it. (An ending slot's
+    // seats are held until its renewals are reported, so the count cannot dip and rise again.)
+    if (engine.Active() + engine.Outstanding() <= capacity) capacity_bound = capacity;
     const bool in_prequeue = p.event && now_s < event_start_s;
     if (in_prequeue) {
       // Nobody gets budget before the event starts.
@@ -869,7 +910,7 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
       if (!agents[u.agent].alive || uni(rng) < 0.002) u.agent = pick_alive();
       SimAgent& a = agents[u.agent];
       if (u.admitted) {
-        if (now >= u.expiry_ms) {
+        if (now >= SlotCeilMs(u.expiry_ms) * 1000) {
           u.gone = true;
           continue;
         }
@@ -1006,8 +1047,11 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
     engine.Maintain(now);
     ASSERT_LE(engine.Active() + engine.Outstanding(), capacity_bound);
     // I1 as users live it: sessions really running never exceed the limit.
+    // A cookie is honoured until its slot, so that is when a session really ends.
     int64_t truly_active = 0;
-    for (const SimUser& u : users) truly_active += u.admitted && !u.gone && now < u.expiry_ms;
+    for (const SimUser& u : users) {
+      truly_active += u.admitted && !u.gone && now < SlotCeilMs(u.expiry_ms) * 1000;
+    }
     ASSERT_LE(truly_active, capacity_bound) << "step " << step;
     // I5: while seats and tokens are free, the oldest present waiting user gets in within a
     // tick, a fast poll and the time for its bucket's count to settle.
