@@ -84,9 +84,17 @@ void RoomEngine::RebuildTotals() {
 int64_t RoomEngine::Active() const { return std::max<int64_t>(0, sessions_total_); }
 
 int64_t RoomEngine::RateWindowSeconds() const {
-  // Budget granted at t may be spent until t + lease, so counting grants over 60 s plus one
-  // lease bounds the admissions of every 60 s window.
-  return 60 + (options_.lease_ms + options_.lease_grace_ms + 999) / 1000;
+  // Budget granted at t is spent before t + lease (agents are told a little less; see
+  // SpendUntilMs), so the admissions of one 60 s window come from grants less than 60 s and a
+  // lease apart. Grants are counted by whole second, and two such grants can fall in seconds
+  // up to 60 + ceil(lease) apart: the window holds one more.
+  return 61 + (options_.lease_ms + 999) / 1000;
+}
+
+int64_t RoomEngine::SpendUntilMs(const Lease& lease) const {
+  // A twentieth short of the lease, so an agent whose estimate of the coordinator's clock runs
+  // a little behind still stops spending within the lease the rate window assumes.
+  return lease.expiry_ms - options_.lease_ms / 20;
 }
 
 int64_t RoomEngine::Available() const {
@@ -680,7 +688,7 @@ void RoomEngine::FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view
   view->set_waiting(waiting_total_);
   view->set_active(Active());
   view->set_budget(lease.granted);
-  view->set_lease_expiry_ms(lease.granted > 0 ? lease.expiry_ms : now_ms);
+  view->set_lease_expiry_ms(lease.granted > 0 ? SpendUntilMs(lease) : now_ms);
   view->set_total_active_users(limits_.total_active_users);
   view->set_new_users_per_minute(limits_.new_users_per_minute);
   view->set_session_duration_seconds(limits_.session_seconds);

@@ -127,6 +127,8 @@ class RoomEngine {
   // nears its end), and the agent reports them within two leases. Slower pollers (a sudden
   // release of many seats) rarely need it: with many seats free, nobody waits for one.
   int64_t ClaimWindowMs() const { return 1000 + 2 * options_.lease_ms; }
+  // When the agent holding `lease` must stop spending it, in coordinator time.
+  int64_t SpendUntilMs(const Lease& lease) const;
   struct Advance;
   bool InClaimWindow(const Advance& a, int64_t now_ms) const;
   // Eligible users no agent has asked budget for yet, as (bucket, count), oldest first: those

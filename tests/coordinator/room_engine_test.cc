@@ -52,7 +52,8 @@ TEST(RoomEngineTest, LightLoadGrantsWhatAnAgentWants) {
   v1::RoomView view;
   engine.Apply("a1", report, false, kStartMs, &view);
   EXPECT_EQ(view.budget(), 4);
-  EXPECT_EQ(view.lease_expiry_ms(), kStartMs + 1000);
+  // Spent until a twentieth short of the 1 s lease, for the agent's clock.
+  EXPECT_EQ(view.lease_expiry_ms(), kStartMs + 950);
   EXPECT_EQ(engine.Outstanding(), 4);
   EXPECT_EQ(view.phase(), v1::ROOM_PHASE_OPEN);
   // Once a queue exists, only eligible demand gets budget.
@@ -423,9 +424,43 @@ TEST(RoomEngineTest, RateLimitCountsGrantsOverTheWindow) {
   EXPECT_EQ(view.budget(), 3);
   engine.Apply("a1", report, false, kStartMs + 30'000, &view);
   EXPECT_EQ(view.budget(), 0);
-  // After the window (60 s + one lease and its grace) the tokens are back.
-  engine.Apply("a1", report, false, kStartMs + 63'000, &view);
+  // After the window (61 s and a lease) the tokens are back.
+  engine.Apply("a1", report, false, kStartMs + 62'000, &view);
   EXPECT_EQ(view.budget(), 7);
+}
+
+// Grants are counted by the second they fall in. Budget granted late in one second and spent
+// early in the next shares a 60 s window with budget granted 61 s after that second began, so
+// the window must reach back one second further than 60 s and a lease.
+TEST(RoomEngineTest, RateWindowCoversGrantsSpentAcrossASecondBoundary) {
+  EngineOptions o = Plain();
+  o.lease_ms = 400;  // Two ticks of 200 ms, as the surge simulator runs.
+  o.lease_grace_ms = 200;
+  RoomEngine engine(MakeRoom(1000, 10), {}, o);
+  const int64_t second_ms = kStartMs + 9'000;  // kStartMs is a whole second.
+  v1::RoomReport want;
+  want.set_room_id("room");
+  want.set_budget_wanted(10);
+  v1::RoomView view;
+  engine.Apply("a1", want, false, second_ms + 950, &view);
+  ASSERT_EQ(view.budget(), 10);
+  // All ten are spent at +1.3 s, inside the lease: a 60 s window from there runs to +61.3 s.
+  v1::RoomReport spent;
+  spent.set_room_id("room");
+  auto* adm = spent.add_admissions();
+  adm->set_bucket(0);
+  adm->set_count(10);
+  auto* d = spent.add_session_deltas();
+  d->set_slot(SlotCeilMs(second_ms + 1'300 + 60'000));
+  d->set_delta(10);
+  engine.Apply("a1", spent, false, second_ms + 1'300, &view);
+  EXPECT_EQ(view.budget(), 0);
+  // At +61.2 s, budget spent at once would be the 11th admission of [+1.3 s, +61.3 s].
+  engine.Apply("a2", want, false, second_ms + 61'200, &view);
+  EXPECT_EQ(view.budget(), 0);
+  // Once no 60 s window can hold both, the tokens are back.
+  engine.Apply("a2", want, false, second_ms + 63'000, &view);
+  EXPECT_EQ(view.budget(), 10);
 }
 
 TEST(RoomEngineTest, QueueAllAndPrequeueGrantNothing) {
