@@ -287,6 +287,7 @@ void SyncClient::ApplyReply(Shard& shard, const v1::SyncResponse& reply, int64_t
   // connection has no meaningful midpoint: keep the last offset unless there is none yet.
   if (!offset_measured_ || received_local_ms - sent_local_ms <= options_.sync_interval_ms) {
     clock_offset_ms_ = reply.coordinator_time_ms() - (sent_local_ms + received_local_ms) / 2;
+    offset_error_ms_ = (received_local_ms - sent_local_ms + 1) / 2;
     offset_gauge_->Set(static_cast<double>(clock_offset_ms_) / 1000.0);
     offset_measured_ = true;
   }
@@ -320,7 +321,9 @@ void SyncClient::ApplyReply(Shard& shard, const v1::SyncResponse& reply, int64_t
     auto it = rooms_.find(view.room_id());
     if (it == rooms_.end()) continue;
     it->second.view = std::make_shared<const v1::RoomView>(view);
-    it->second.runtime->counters->Grant(view.budget(), view.lease_expiry_ms());
+    // Stop spending as early as our clock may be behind the coordinator's: the rate window
+    // counts on budget being spent within its lease.
+    it->second.runtime->counters->Grant(view.budget(), view.lease_expiry_ms() - offset_error_ms_);
   }
   Publish();
 }

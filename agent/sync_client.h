@@ -96,6 +96,8 @@ class SyncClient {
   std::shared_ptr<const FailoverTable> failover_;
   int64_t clock_offset_ms_ = 0;
   bool offset_measured_ = false;  // clock_offset_ms_ holds a measurement (guarded by mu_).
+  // Half the round trip the offset was measured over: how far it may be off (guarded by mu_).
+  int64_t offset_error_ms_ = 0;
 
   common::Counter* syncs_ok_;
   common::Counter* syncs_failed_;

@@ -113,17 +113,21 @@ void RoomEngine::AddSessions(int64_t slot, int64_t delta) {
 }
 
 void RoomEngine::CompactSessions(int64_t now_ms) {
-  // A slot is the second a session ends, but its seats are held a lease and its grace longer:
-  // a user renewed just before the slot is moved to a later one only by the agent's next Sync,
-  // and freeing the seat first would let someone else take it beside the renewed session (I1).
-  // Agents report within that time or are presumed dead (see ExpireLeases).
-  const int64_t hold_ms = options_.lease_ms + options_.lease_grace_ms;
-  while (!state_.sessions.empty() && state_.sessions.begin()->first * 1000 + hold_ms <= now_ms) {
+  // A slot is the second a session ends, but its seats are held a while longer: a user renewed
+  // just before the slot is moved to a later one only by the agent's next Sync, and freeing the
+  // seat first would let someone else take it beside the renewed session (I1). After a restart
+  // the agents' pending Syncs carry such renewals, so the hold also runs from the start.
+  if (started_ms_ < 0) started_ms_ = now_ms;
+  while (!state_.sessions.empty() && SeatsFreeAtMs(state_.sessions.begin()->first) <= now_ms) {
     auto it = state_.sessions.begin();
     sessions_total_ -= it->second;
     changes_.slots.push_back(it->first);
     state_.sessions.erase(it);
   }
+}
+
+int64_t RoomEngine::SeatsFreeAtMs(int64_t slot) const {
+  return std::max(slot * 1000, started_ms_) + options_.lease_ms + options_.lease_grace_ms;
 }
 
 void RoomEngine::CompactRateWindow(int64_t now_s) {
@@ -347,22 +351,23 @@ double RoomEngine::ObservedOutflowPerSecond(int64_t now_s) const {
   return static_cast<double>(admitted) / static_cast<double>(windows * kOutflowWindowSeconds);
 }
 
-double RoomEngine::EtaSeconds(int64_t position, int64_t avail, int64_t now_s) const {
+double RoomEngine::EtaSeconds(int64_t position, int64_t avail, int64_t now_ms) const {
+  const int64_t now_s = FloorDiv(now_ms, 1000);
   const int64_t capacity = std::max<int64_t>(1, limits_.total_active_users);
   const int64_t rate = std::max<int64_t>(1, limits_.new_users_per_minute);
-  // Seats: free now, then as known sessions expire, then the steady turnover of a full room.
+  // Seats: free now, then as known sessions' seats free, then the steady turnover of a full
+  // room.
   double capacity_wait = 0;
   int64_t need = position - avail;
   if (need > 0) {
     int64_t freed = 0;
-    int64_t last_slot = now_s;
+    int64_t last_free_ms = now_ms;
     for (const auto& [slot, n] : state_.sessions) {
-      if (slot <= now_s) continue;
       freed += n;
-      last_slot = slot;
+      last_free_ms = std::max(last_free_ms, SeatsFreeAtMs(slot));
       if (freed >= need) break;
     }
-    capacity_wait = static_cast<double>(last_slot - now_s);
+    capacity_wait = static_cast<double>(last_free_ms - now_ms) / 1000.0;
     if (freed < need) {
       capacity_wait += static_cast<double>(need - freed) *
                        static_cast<double>(limits_.session_seconds) / static_cast<double>(capacity);
@@ -393,7 +398,7 @@ void RoomEngine::BuildEta(int64_t now_ms, int64_t avail) {
     e.set_first_bucket(waiting_[i].bucket);
     e.set_users_ahead(ahead);
     e.set_waiting(w);
-    e.set_eta_seconds(static_cast<int64_t>(std::ceil(EtaSeconds(ahead + 1, avail, now_s))));
+    e.set_eta_seconds(static_cast<int64_t>(std::ceil(EtaSeconds(ahead + 1, avail, now_ms))));
     ahead += w;
   }
   const double model_rate =
@@ -722,7 +727,7 @@ v1::RoomStatus RoomEngine::Status(int64_t now_ms) {
   }
   s.set_admissions_last_minute(last_minute);
   s.set_eta_back_of_queue_seconds(waiting_total_ > 0 ? static_cast<int64_t>(std::ceil(EtaSeconds(
-                                                           waiting_total_, Available(), now_s)))
+                                                           waiting_total_, Available(), now_ms)))
                                                      : 0);
   s.mutable_marker()->set_admit_through_bucket(state_.core.marker.bucket);
   s.mutable_marker()->set_fraction(state_.core.marker.fraction);

@@ -4,7 +4,8 @@
 // no clock of its own (every call takes the coordinator time), no locking.
 //
 // Invariants it keeps for the operator:
-//   I1  sessions not expired + budget granted and not settled <= total_active_users.
+//   I1  sessions not expired (held a lease and its grace past their slot, for renewals still
+//       on their way) + budget granted and not settled <= total_active_users.
 //   I2  budget granted in any window of 60 s + one lease <= new_users_per_minute, so admissions
 //       in any 60 s window (spent from that budget) stay within the limit.
 //   I3  under FIFO, users become eligible strictly by arrival bucket (the marker only advances),
@@ -74,7 +75,7 @@ class RoomEngine {
   RoomChanges TakeChanges();
 
   // Aggregates, as of the last Maintain.
-  int64_t Active() const;  // Sessions not expired, or expired too lately to be sure.
+  int64_t Active() const;  // Sessions not expired, or ended less than a hold ago.
   int64_t Outstanding() const { return outstanding_; }  // Budget granted, not settled.
   int64_t Waiting() const { return waiting_total_; }
   int64_t GrantedInRateWindow() const { return rate_sum_; }
@@ -104,7 +105,10 @@ class RoomEngine {
   void Recompute(int64_t now_ms);
   void AdvanceMarker(int64_t now_ms, int64_t headroom);
   void BuildEta(int64_t now_ms, int64_t avail);
-  double EtaSeconds(int64_t position, int64_t avail, int64_t now_s) const;
+  double EtaSeconds(int64_t position, int64_t avail, int64_t now_ms) const;
+  // When the seats of sessions ending at `slot` are free: a lease and its grace after the
+  // slot, or after this engine started if that is later.
+  int64_t SeatsFreeAtMs(int64_t slot) const;
   double ObservedOutflowPerSecond(int64_t now_s) const;
   int64_t Available() const;
   int64_t Grant(const std::string& agent_id, const Lease& lease, int64_t now_ms) const;
@@ -174,6 +178,7 @@ class RoomEngine {
   int64_t admitting_since_s_ = -1;  // Since when the room admits; -1 while it does not.
   // End of the agents' first whole epoch after this engine's first recompute (not persisted).
   int64_t settle_until_ms_ = -1;
+  int64_t started_ms_ = -1;  // This engine's first Maintain (not persisted).
   // Buckets not heard from since before the start: users waiting and admitted_total then.
   std::map<int64_t, std::pair<int64_t, int64_t>> unheard_;
   std::vector<v1::EtaEntry> eta_;

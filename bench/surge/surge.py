@@ -765,8 +765,10 @@ def measure(sim):
             shuffle_corr = statistics.correlation(xs, ys)
         late = [u for u in adm if u.first_seen > start + 1]
         # Every prequeue user must precede every later arrival.
-        pre_last = max((u.admit_recv for u in pq), default=None)
-        late_first = min((u.admit_recv for u in late), default=None)
+        pre_last_u = max(pq, key=lambda u: u.admit_recv, default=None)
+        late_first_u = min(late, key=lambda u: u.admit_recv, default=None)
+        pre_last = pre_last_u.admit_recv if pre_last_u else None
+        late_first = late_first_u.admit_recv if late_first_u else None
     lost_users = [u for u in users if u.lost]
     res = {
         "users": len(users),
@@ -812,6 +814,14 @@ def measure(sim):
         res["shuffle_corr"] = shuffle_corr
         res["prequeue_before_later"] = (pre_last is None or late_first is None
                                         or pre_last <= late_first + 1.0)
+        if not res["prequeue_before_later"]:
+            def who(u):
+                return (f"user {u.uid} (first request +{u.first_seen - t0:.2f}s, bucket "
+                        f"{u.bucket}, agent {u.agent}, {len(u.polls)} polls, "
+                        f"{'queued' if u.queued else 'not queued'}) admitted "
+                        f"+{u.admit_recv - t0:.2f}s")
+            res["prequeue_example"] = (f"prequeue {who(pre_last_u)}; later arrival "
+                                       f"{who(late_first_u)}")
     # Time series for the chart: one row a second.
     series = []
     t = t0
@@ -846,7 +856,8 @@ def violations(res, sc):
         out.append(f"errors for admitted users: {res['errors_admitted']} "
                    f"({res['error_kinds']})")
     if sc.get("prequeue") and not res.get("prequeue_before_later", True):
-        out.append("prequeue users did not all precede later arrivals")
+        out.append("prequeue users did not all precede later arrivals: "
+                   + res.get("prequeue_example", ""))
     if sc.get("max_errors") is not None and res["errors"] > sc["max_errors"]:
         out.append(f"errors: {res['errors']} > {sc['max_errors']} ({res['error_kinds']})")
     return out

@@ -240,7 +240,7 @@ TEST(RoomEngineTest, SpentBudgetBecomesSessionsAndUnspentReturns) {
   EXPECT_EQ(engine.GrantedInRateWindow(), 2);
 }
 
-TEST(RoomEngineTest, SessionsExpireAtTheirSlot) {
+TEST(RoomEngineTest, SessionsAreFreedAHoldAfterTheirSlot) {
   RoomEngine engine(MakeRoom(10, 1000), {}, Plain());
   v1::RoomReport report;
   report.set_room_id("room");
@@ -319,6 +319,23 @@ TEST(RoomEngineTest, AnEndingSlotKeepsItsSeatsUntilRenewalsCanBeReported) {
   EXPECT_EQ(engine.Active(), 0);
   engine.Apply("a2", Wanting({{bucket, 1}}), false, next_slot * 1000 + 1600, &view);
   EXPECT_EQ(view.budget(), 1);
+}
+
+// After a restart the agents' pending Syncs carry the renewals of slots that ended while the
+// coordinator was down: those seats are held from the start, not from the slot.
+TEST(RoomEngineTest, SlotsThatEndedDuringAnOutageAreHeldFromTheStart) {
+  RoomState state;
+  const int64_t slot = SlotCeilMs(kStartMs);
+  state.sessions[slot] = 1;
+  RoomEngine engine(MakeRoom(1, 1000), state, Plain());
+  const int64_t start_ms = slot * 1000 + 30'000;  // Back 30 s after the slot ended.
+  v1::RoomView view;
+  engine.Apply("a2", Wanting({{slot, 1}}), false, start_ms, &view);
+  EXPECT_EQ(view.budget(), 0);
+  EXPECT_EQ(engine.Active(), 1);
+  const EngineOptions o = Plain();
+  engine.Maintain(start_ms + o.lease_ms + o.lease_grace_ms);
+  EXPECT_EQ(engine.Active(), 0);
 }
 
 TEST(RoomEngineTest, ScarceBudgetGoesToTheOldestBucketsAcrossAgents) {
@@ -880,8 +897,9 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
     }
     const bool in_event = p.event && now_s >= event_start_s && now_s < event_end_s;
     set_capacity(now, in_event ? 2 * p.capacity : base_capacity);
-    // Once the room is under a lowered limit, that limit alone bounds it. (An ending slot's
-    // seats are held until its renewals are reported, so the count cannot dip and rise again.)
+    // Once the room is under a lowered limit, that limit alone bounds it: an ending slot's seats
+    // are held until its renewals are reported. (Renewals a dying agent never reported are
+    // lost, the one way the count can dip and rise again; no seed here has hit it.)
     if (engine.Active() + engine.Outstanding() <= capacity) capacity_bound = capacity;
     const bool in_prequeue = p.event && now_s < event_start_s;
     if (in_prequeue) {
