@@ -214,6 +214,19 @@ TEST(RoomEngineTest, NeverGrantsPastCapacity) {
   EXPECT_EQ(view.budget(), 0);
 }
 
+// A report of `count` users admitted on arrival, whose sessions end at `slot`.
+v1::RoomReport Spent(int64_t count, int64_t slot) {
+  v1::RoomReport report;
+  report.set_room_id("room");
+  auto* adm = report.add_admissions();
+  adm->set_bucket(0);
+  adm->set_count(count);
+  auto* d = report.add_session_deltas();
+  d->set_slot(slot);
+  d->set_delta(count);
+  return report;
+}
+
 TEST(RoomEngineTest, SpentBudgetBecomesSessionsAndUnspentReturns) {
   RoomEngine engine(MakeRoom(3, 1000), {}, Plain());
   v1::RoomReport report;
@@ -224,14 +237,7 @@ TEST(RoomEngineTest, SpentBudgetBecomesSessionsAndUnspentReturns) {
   ASSERT_EQ(view.budget(), 3);
 
   // Two admitted, one returned.
-  v1::RoomReport settle;
-  settle.set_room_id("room");
-  auto* adm = settle.add_admissions();
-  adm->set_bucket(0);
-  adm->set_count(2);
-  auto* d = settle.add_session_deltas();
-  d->set_slot(SlotCeilMs(kStartMs + 400 + 60'000));
-  d->set_delta(2);
+  v1::RoomReport settle = Spent(2, SlotCeilMs(kStartMs + 400 + 60'000));
   settle.set_budget_unspent(1);
   settle.set_budget_wanted(0);
   engine.Apply("a1", settle, false, kStartMs + 400, &view);
@@ -462,15 +468,8 @@ TEST(RoomEngineTest, RateWindowCoversGrantsSpentAcrossASecondBoundary) {
   engine.Apply("a1", want, false, second_ms + 950, &view);
   ASSERT_EQ(view.budget(), 10);
   // All ten are spent at +1.3 s, inside the lease: a 60 s window from there runs to +61.3 s.
-  v1::RoomReport spent;
-  spent.set_room_id("room");
-  auto* adm = spent.add_admissions();
-  adm->set_bucket(0);
-  adm->set_count(10);
-  auto* d = spent.add_session_deltas();
-  d->set_slot(SlotCeilMs(second_ms + 1'300 + 60'000));
-  d->set_delta(10);
-  engine.Apply("a1", spent, false, second_ms + 1'300, &view);
+  engine.Apply("a1", Spent(10, SlotCeilMs(second_ms + 1'300 + 60'000)), false, second_ms + 1'300,
+               &view);
   EXPECT_EQ(view.budget(), 0);
   // At +61.2 s, budget spent at once would be the 11th admission of [+1.3 s, +61.3 s].
   engine.Apply("a2", want, false, second_ms + 61'200, &view);
