@@ -2,6 +2,7 @@
 
 // What the agent does with one request, as decided by the RequestHandler.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -11,6 +12,14 @@
 #include "agent/upstream.h"
 
 namespace anteroom::agent {
+
+// The admitted session a proxied request belongs to, so the handler can end it when the
+// origin says so. Opaque to the HTTP layer.
+struct SessionTicket {
+  uint64_t room_hash = 0;  // Of the room id: a revoke racing a configuration change is dropped.
+  int64_t slot = 0;        // The session's expiry slot after this request; 0 = no session.
+  std::array<uint8_t, 16> visitor{};
+};
 
 struct Decision {
   enum class Kind {
@@ -25,7 +34,7 @@ struct Decision {
   UpstreamRoute route;
   // Opaque to the HTTP layer: handed back in RequestHandler::OnUpstreamResponse.
   int64_t room_index = -1;
-  uint64_t ticket = 0;
+  SessionTicket ticket;
 
   // kRespond.
   int status = 200;

@@ -19,12 +19,18 @@ struct QueuePosition {
   double progress = 0;  // Share of the whole wait already behind the user, 0..1.
 };
 
-// REQUIRES: now_s >= arrival bucket is not required (shuffled prequeue buckets may be ahead).
+// Where a user of `bucket` stands. `local_ahead`: users of the same bucket this agent queued
+// before this one, which the view may not count yet (a newcomer's first answer); 0 otherwise.
+// Users behind the front never get an ETA of 0, nor one shorter than the fastest the queue
+// can move (RoomView.max_outflow_per_second) allows.
+// now_s >= bucket is not required (shuffled prequeue buckets may lie ahead).
 QueuePosition PositionOf(const v1::RoomView& view, int64_t bucket, double visitor_fraction,
-                         int64_t now_s);
+                         int64_t local_ahead, int64_t now_s);
 
-// How soon the page should ask again: fast when eligible or near the front, so a freed place
-// is taken within a tick and a poll; the room's refresh interval otherwise.
-int64_t RefreshAfterSeconds(bool eligible, const QueuePosition& position, int64_t refresh_seconds);
+// How soon the page should ask again: every second when eligible, or when the front could
+// reach the user before a slower poll would (seats can free at any moment); sooner as a
+// short wait ends; the room's refresh interval otherwise.
+int64_t RefreshAfterSeconds(bool eligible, const QueuePosition& position, int64_t refresh_seconds,
+                            double max_outflow_per_second);
 
 }  // namespace anteroom::agent

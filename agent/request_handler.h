@@ -21,11 +21,12 @@ class RequestHandler {
   // For a kProxy decision, once the upstream's response head arrived: its status and the value
   // of its X-Anteroom-Command header (empty when absent). The HTTP layer strips that header
   // before the response reaches the client. Returns extra headers to add to the response
-  // (for example a Set-Cookie ending the session).
+  // (for example a Set-Cookie ending the session); it may also drop headers the decision
+  // would have added (a renewed session's cookie, when the origin ended that session).
   // `latency_us` is the time from sending the request head to receiving the response head,
   // measured only when the decision's upstream came from a pool (0 otherwise).
   virtual std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(
-      const Decision& decision, int status, std::string_view command, int64_t latency_us) = 0;
+      Decision& decision, int status, std::string_view command, int64_t latency_us) = 0;
 
   // Why an exchange with an origin failed before its response head.
   enum class UpstreamFailureKind {

@@ -56,11 +56,16 @@ bool RoomCounters::TryFailOpen(int64_t now_ms) {
 
 int64_t RoomCounters::Surrender() { return budget_.exchange(0, std::memory_order_acq_rel); }
 
-void RoomCounters::CountArrival(int64_t bucket, int64_t epoch) {
+int64_t RoomCounters::CountArrival(int64_t bucket, int64_t epoch) {
   absl::MutexLock lock(&mu_);
   ++arrivals_[bucket];
   ++presence_[{bucket, epoch}];
   ++newcomers_;
+  // Only the newest buckets matter (a newcomer's first answer); shuffled prequeue buckets
+  // are spread wide, so keep a bounded number.
+  const int64_t rank = ++recent_arrivals_[bucket];
+  while (recent_arrivals_.size() > 64) recent_arrivals_.erase(recent_arrivals_.begin());
+  return rank;
 }
 
 void RoomCounters::CountPresence(int64_t bucket, int64_t epoch) {
@@ -91,9 +96,28 @@ void RoomCounters::MoveSession(int64_t old_slot, int64_t new_slot) {
   ++deltas_[new_slot];
 }
 
-void RoomCounters::EndSession(int64_t slot) {
+void RoomCounters::Revoke(std::string_view visitor, int64_t slot, int64_t until_ms) {
+  revoked_.Add(visitor, until_ms);
+  {
+    absl::MutexLock lock(&mu_);
+    v1::RevokedSession& r = revoked_pending_.emplace_back();
+    r.set_visitor_id(std::string(visitor));
+    r.set_slot(slot);
+  }
+  starved_.store(true, std::memory_order_relaxed);
+}
+
+void RoomCounters::CountNewcomerWaiting() {
+  starved_.store(true, std::memory_order_relaxed);
   absl::MutexLock lock(&mu_);
-  --deltas_[slot];
+  ++newcomers_waiting_;
+}
+
+void RoomCounters::MergeRevocations(const v1::RoomView& view, int64_t now_ms) {
+  revoked_.Merge(view.revoked(), now_ms);
+  if (view.revocation_seq() > 0) {
+    revocations_known_.store(view.revocation_seq(), std::memory_order_relaxed);
+  }
 }
 
 void RoomCounters::CountInvalidToken() {
@@ -140,6 +164,11 @@ void RoomCounters::Drain(v1::RoomReport* report, int64_t now_ms) {
   }
   report->set_direct_arrivals(newcomers_);
   report->set_invalid_tokens(invalid_tokens_);
+  report->set_newcomers_wanting(newcomers_waiting_);
+  for (v1::RevokedSession& r : revoked_pending_) *report->add_revoked() = std::move(r);
+  report->set_revocations_known(revocations_known_.load(std::memory_order_relaxed));
+  revoked_pending_.clear();
+  newcomers_waiting_ = 0;
   arrivals_.clear();
   presence_.clear();
   admissions_.clear();

@@ -9,10 +9,13 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/revoked_sessions.h"
 #include "anteroom/v1/sync.pb.h"
 
 namespace anteroom::agent {
@@ -32,7 +35,9 @@ class RoomCounters {
   int64_t budget() const { return budget_.load(std::memory_order_relaxed); }
   int64_t lease_expiry_ms() const { return lease_expiry_ms_.load(std::memory_order_relaxed); }
 
-  void CountArrival(int64_t bucket, int64_t epoch);   // A newcomer queued (and present).
+  // A newcomer queued (and present). Returns how many newcomers this agent queued in `bucket`
+  // so far, this one included: its place among them.
+  int64_t CountArrival(int64_t bucket, int64_t epoch);
   void CountPresence(int64_t bucket, int64_t epoch);  // A queued user's first refresh of an epoch.
   void CountAdmission(int64_t bucket, int64_t epoch, int64_t new_slot);  // bucket 0: never queued.
   void CountNewcomer();  // Any user without a valid token.
@@ -42,8 +47,19 @@ class RoomCounters {
   // Whether eligible users found no budget since the last drain (worth an early Sync).
   bool Starved() const { return starved_.load(std::memory_order_relaxed); }
   void MoveSession(int64_t old_slot, int64_t new_slot);  // Renewal into another slot.
-  void EndSession(int64_t slot);                         // Revoked.
+  // The origin revoked the session of `visitor` (16 bytes), expiring at `slot`: refused here
+  // from now on until `until_ms`, and reported so the coordinator frees its seat once and
+  // tells every other agent. Asks for an early Sync, as a seat is free.
+  void Revoke(std::string_view visitor, int64_t slot, int64_t until_ms);
   void CountInvalidToken();
+  // A newcomer found no budget while the room is open to newcomers; it is held for the early
+  // Sync this asks for. Count each newcomer once.
+  void CountNewcomerWaiting();
+
+  // Sessions that must not be let in again.
+  const RevokedSessions& revoked() const { return revoked_; }
+  // Takes the revocations of a Sync reply: the sessions and the sequence number reached.
+  void MergeRevocations(const v1::RoomView& view, int64_t now_ms);
 
   // Moves everything counted into `report` (room_id is left to the caller) and resets.
   // budget_wanted is the distinct eligible users seen in the last kEligibleWindowMs: they poll
@@ -62,6 +78,8 @@ class RoomCounters {
   std::atomic<double> granted_per_second_{0};
   std::atomic<int64_t> fail_open_next_ms_{0};
   std::atomic<bool> starved_{false};
+  RevokedSessions revoked_;
+  std::atomic<int64_t> revocations_known_{0};
 
   absl::Mutex mu_;
   std::map<int64_t, int64_t> arrivals_ ABSL_GUARDED_BY(mu_);
@@ -75,6 +93,10 @@ class RoomCounters {
   };
   std::map<uint64_t, EligibleUser> eligible_ ABSL_GUARDED_BY(mu_);  // By visitor.
   int64_t invalid_tokens_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t newcomers_waiting_ ABSL_GUARDED_BY(mu_) = 0;
+  // Newcomers queued per bucket over the last few buckets, kept across drains.
+  std::map<int64_t, int64_t> recent_arrivals_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::RevokedSession> revoked_pending_ ABSL_GUARDED_BY(mu_);  // Not yet reported.
 };
 
 }  // namespace anteroom::agent

@@ -324,6 +324,7 @@ void SyncClient::ApplyReply(Shard& shard, const v1::SyncResponse& reply, int64_t
     // Stop spending as early as our clock may be behind the coordinator's: the rate window
     // counts on budget being spent within its lease.
     it->second.runtime->counters->Grant(view.budget(), view.lease_expiry_ms() - offset_error_ms_);
+    it->second.runtime->counters->MergeRevocations(view, clock_.NowMs() + clock_offset_ms_);
   }
   Publish();
 }

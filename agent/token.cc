@@ -1,12 +1,14 @@
 // Token layout. The cookie value is base64url (RFC 4648 section 5, no padding) of:
 //
-//   token       := version state visitor_id bucket epoch expiry_slot key_id room_id mac
-//   version     := 0x01
+//   token       := version state visitor_id bucket epoch expiry_slot [admitted] key_id room_id
+//                  mac
+//   version     := 0x01 | 0x02            admitted is present in 0x02 only
 //   state       := 0x01 (queued) | 0x02 (active)
 //   visitor_id  := byte[16]
 //   bucket      := svarint
 //   epoch       := svarint
 //   expiry_slot := svarint
+//   admitted    := svarint                Unix seconds the session began; 0 = not known
 //   key_id      := string                 1..32 bytes
 //   room_id     := string                 1..255 bytes
 //   mac         := byte[32]               HMAC-SHA-256(key secret, every byte before mac)
@@ -17,8 +19,9 @@
 //                  bit set on every byte but the last; at most 10 bytes
 //
 // Nothing follows mac. With today's dates, a 2-byte key id and a 4-byte room id a token is
-// 68-72 bytes, 91-96 characters: well under the 4 KB browsers allow a cookie.
-// The version comes first so a future layout is told apart before anything else is parsed.
+// 69-77 bytes, 92-103 characters: well under the 4 KB browsers allow a cookie.
+// The version comes first so a future layout is told apart before anything else is parsed;
+// version 0x01 tokens (written before admitted existed) still decode, with admitted 0.
 
 #include "agent/token.h"
 
@@ -37,7 +40,8 @@
 namespace anteroom::agent {
 namespace {
 
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;
+constexpr uint8_t kVersionWithoutAdmitted = 1;
 constexpr size_t kMacBytes = 32;
 constexpr size_t kMaxVarintBytes = 10;
 constexpr size_t kMaxRoomIdBytes = 255;
@@ -157,6 +161,7 @@ std::string EncodeToken(const Token& token, const v1::SigningKey& key) {
   PutSvarint(token.bucket, &payload);
   PutSvarint(token.epoch, &payload);
   PutSvarint(token.expiry_slot, &payload);
+  PutSvarint(token.admitted_unix, &payload);
   PutString(key.id(), &payload);
   PutString(token.room_id, &payload);
   Mac mac = SignWithKey(key, payload);
@@ -172,7 +177,10 @@ absl::StatusOr<Token> DecodeToken(std::string_view cookie_value, std::string_vie
     return Fail(TokenError::kMalformed);
   }
   if (raw.empty()) return Fail(TokenError::kMalformed);
-  if (static_cast<uint8_t>(raw[0]) != kVersion) return Fail(TokenError::kUnsupportedVersion);
+  const auto version_byte = static_cast<uint8_t>(raw[0]);
+  if (version_byte != kVersion && version_byte != kVersionWithoutAdmitted) {
+    return Fail(TokenError::kUnsupportedVersion);
+  }
   if (raw.size() < kMacBytes) return Fail(TokenError::kMalformed);
 
   std::string_view payload(raw.data(), raw.size() - kMacBytes);
@@ -184,12 +192,14 @@ absl::StatusOr<Token> DecodeToken(std::string_view cookie_value, std::string_vie
   if (!in.GetByte(&version) || !in.GetByte(&state) ||
       !in.GetBytes(token.visitor_id.size(), &visitor) || !in.GetSvarint(&token.bucket) ||
       !in.GetSvarint(&token.epoch) || !in.GetSvarint(&token.expiry_slot) ||
+      (version == kVersion && !in.GetSvarint(&token.admitted_unix)) ||
       !in.GetString(1, kMaxKeyIdBytes, &key_id) || !in.GetString(1, kMaxRoomIdBytes, &room_id) ||
       !in.empty()) {
     return Fail(TokenError::kMalformed);
   }
-  if (state != static_cast<uint8_t>(TokenState::kQueued) &&
-      state != static_cast<uint8_t>(TokenState::kActive)) {
+  if ((state != static_cast<uint8_t>(TokenState::kQueued) &&
+       state != static_cast<uint8_t>(TokenState::kActive)) ||
+      token.admitted_unix < 0) {
     return Fail(TokenError::kMalformed);
   }
 

@@ -18,17 +18,25 @@ namespace {
 
 using common::FloorDiv;
 
-constexpr int64_t kQueuedCookieSeconds = 24 * 3600;
-
-// The ticket of a proxied admitted request: its session slot, and a hash of the room id so a
+// The ticket of a proxied admitted request: its session, and a hash of the room id so a
 // revoke that races a configuration change cannot land on another room.
-uint64_t MakeTicket(std::string_view room_id, int64_t slot) {
-  return (common::StableHash64(room_id) << 32) | static_cast<uint32_t>(slot);
+SessionTicket MakeTicket(std::string_view room_id, const Token& token) {
+  return SessionTicket{.room_hash = common::StableHash64(room_id),
+                       .slot = token.expiry_slot,
+                       .visitor = token.visitor_id};
 }
-bool TicketMatches(uint64_t ticket, std::string_view room_id) {
-  return (ticket >> 32) == (common::StableHash64(room_id) << 32 >> 32);
+
+std::string_view VisitorView(const VisitorId& visitor) {
+  return std::string_view(reinterpret_cast<const char*>(visitor.data()), visitor.size());
 }
-int64_t TicketSlot(uint64_t ticket) { return static_cast<uint32_t>(ticket & 0xffffffffu); }
+
+// The latest expiry slot a session admitted at `admitted_unix` may reach under the room's hard
+// cap (a slot at or before the cap); 0 when the room has none.
+int64_t CapSlot(const v1::Room& room, int64_t admitted_unix) {
+  const int64_t cap = common::MaxSessionSeconds(room);
+  if (cap <= 0) return 0;
+  return FloorDiv(admitted_unix + cap, common::kSlotSeconds) * common::kSlotSeconds;
+}
 
 std::string_view QueryParam(std::string_view target, std::string_view name) {
   const size_t q = target.find('?');
@@ -43,6 +51,12 @@ std::string_view QueryParam(std::string_view target, std::string_view name) {
     query.remove_prefix(amp + 1);
   }
   return {};
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
 }
 
 bool WantsJson(std::string_view accept) {
@@ -66,6 +80,8 @@ struct WaitingRoomHandler::Context {
   int64_t refresh_seconds;
   Token token;
   std::string cookie_value;  // Set-Cookie value already encoded for `token`, if any.
+  // A newcomer queued by this request: its place among this agent's arrivals of its second.
+  int64_t arrival_rank = 0;
 };
 
 WaitingRoomHandler::WaitingRoomHandler(const AgentState& state, const common::Clock& clock,
@@ -89,6 +105,8 @@ WaitingRoomHandler::WaitingRoomHandler(const AgentState& state, const common::Cl
       .closed = outcome("closed"),
       .fail_open = outcome("fail_open"),
       .revoked = outcome("revoked"),
+      .revoked_replay = outcome("revoked_replay"),
+      .abandoned = outcome("abandoned"),
       .invalid_token = metrics.RegisterCounter(
           "anteroom_agent_invalid_tokens_total",
           "Cookies that were forged, truncated, expired, of another room or of an unknown key."),
@@ -289,7 +307,8 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
                                    : common::SessionSeconds(room.config),
             .refresh_seconds = common::RefreshSeconds(room.config),
             .token = {},
-            .cookie_value = {}};
+            .cookie_value = {},
+            .arrival_rank = 0};
   const v1::RoomPhase phase = view                      ? view->phase()
                               : room.config.suspended() ? v1::ROOM_PHASE_SUSPENDED
                                                         : v1::ROOM_PHASE_UNSPECIFIED;
@@ -317,6 +336,11 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
       room.counters->CountInvalidToken();
     }
   }
+  if (have_token && !StillValid(c)) {
+    have_token = false;
+    c.token = Token{};
+    c.cookie_value.clear();
+  }
 
   if (have_token && c.token.state == TokenState::kActive) {
     outcomes_.admitted->Increment();
@@ -324,7 +348,11 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
     // renewed cookie again rather than moving the session once more.
     bool send_cookie = !c.cookie_value.empty();
     if (common::SessionRenewal(room.config)) {
-      const int64_t slot = common::SlotCeilMs(now_ms + c.session_seconds * 1000);
+      if (c.token.admitted_unix == 0) c.token.admitted_unix = c.now_s;  // An older cookie.
+      int64_t slot = common::SlotCeilMs(now_ms + c.session_seconds * 1000);
+      if (const int64_t cap = CapSlot(room.config, c.token.admitted_unix); cap > 0) {
+        slot = std::min(slot, cap);
+      }
       if (slot > c.token.expiry_slot) {
         room.counters->MoveSession(c.token.expiry_slot, slot);
         c.token.expiry_slot = slot;
@@ -385,10 +413,20 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
   }
 
   if (!have_token) {
-    // A newcomer enters at once while nobody waits and budget is left; otherwise queues.
-    if (admits && view && view->waiting() == 0 && room.counters->TrySpend(now_ms)) {
+    // A newcomer enters at once while nobody waits for a seat before them and budget is left.
+    // When this agent's budget is spent, the newcomer is held for the early Sync that asks
+    // for more (one round trip), rather than shown a waiting page with seats free.
+    const bool open = admits && view && (view->waiting() == 0 || view->open_to_newcomers());
+    if (open && room.counters->TrySpend(now_ms)) {
       room.counters->CountNewcomer();
       return Admit(c, 0, 0);
+    }
+    if (open && snap.ShardReachable(room.shard) && request.budget_holds < options_.budget_holds) {
+      if (request.budget_holds == 0) {
+        outcomes_.held->Increment();
+        room.counters->CountNewcomerWaiting();
+      }
+      return Hold();
     }
     c.token.room_id = room.config.id();
     c.token.visitor_id = NewVisitorId();
@@ -401,7 +439,7 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
                                             static_cast<uint64_t>(view->shuffle_span()));
     }
     c.token.epoch = epoch;
-    room.counters->CountArrival(c.token.bucket, epoch);
+    c.arrival_rank = room.counters->CountArrival(c.token.bucket, epoch);
     return Wait(c, false, true);
   }
 
@@ -428,12 +466,10 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
       // users who happen to poll where budget is pass them. Nothing else is counted until the
       // answer.
       if (request.budget_holds == 0) outcomes_.held->Increment();
-      Decision d;
-      d.kind = Decision::Kind::kRespond;
-      d.hold_ms = options_.budget_hold_ms;
-      return d;
+      return Hold();
     }
   }
+  // A user seen within the grace keeps the place: the cookie is written again each epoch.
   bool set_cookie = false;
   if (c.token.epoch < epoch) {
     room.counters->CountPresence(c.token.bucket, epoch);
@@ -445,7 +481,8 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
 
 Decision WaitingRoomHandler::Admit(Context& c, int64_t bucket, int64_t epoch) const {
   outcomes_.admitted_now->Increment();
-  const int64_t slot = common::SlotCeilMs(c.now_ms + c.session_seconds * 1000);
+  int64_t slot = common::SlotCeilMs(c.now_ms + c.session_seconds * 1000);
+  if (const int64_t cap = CapSlot(c.room.config, c.now_s); cap > 0) slot = std::min(slot, cap);
   c.room.counters->CountAdmission(bucket, epoch, slot);
   if (c.token.room_id.empty()) {
     c.token.room_id = c.room.config.id();
@@ -453,8 +490,33 @@ Decision WaitingRoomHandler::Admit(Context& c, int64_t bucket, int64_t epoch) co
   }
   c.token.state = TokenState::kActive;
   c.token.expiry_slot = slot;
+  c.token.admitted_unix = c.now_s;
   c.cookie_value.clear();  // A new token: encoded below.
   return Pass(c, true);
+}
+
+Decision WaitingRoomHandler::Hold() const {
+  Decision d;
+  d.kind = Decision::Kind::kRespond;
+  d.hold_ms = options_.budget_hold_ms;
+  return d;
+}
+
+bool WaitingRoomHandler::StillValid(const Context& c) const {
+  if (c.token.state == TokenState::kActive) {
+    if (!c.room.counters->revoked().Contains(VisitorView(c.token.visitor_id), c.now_ms)) {
+      return true;
+    }
+    // A revoked session's cookie, replayed: the user is a stranger again.
+    outcomes_.revoked_replay->Increment();
+    c.room.counters->CountInvalidToken();
+    return false;
+  }
+  // A queued user was last counted in token.epoch, so was last seen before that epoch ended.
+  const int64_t seen_by_s = (c.token.epoch + 1) * c.refresh_seconds;
+  if (c.now_s - seen_by_s <= common::AbandonGraceSeconds(c.room.config)) return true;
+  outcomes_.abandoned->Increment();
+  return false;
 }
 
 Decision WaitingRoomHandler::Pass(const Context& c, bool with_cookie) const {
@@ -475,9 +537,7 @@ Decision WaitingRoomHandler::Pass(const Context& c, bool with_cookie) const {
     }
   } else {
     d.room_index = c.index;
-    if (c.token.state == TokenState::kActive) {
-      d.ticket = MakeTicket(c.room.config.id(), c.token.expiry_slot);
-    }
+    if (c.token.state == TokenState::kActive) d.ticket = MakeTicket(c.room.config.id(), c.token);
   }
   if (with_cookie) {
     const std::string value =
@@ -497,16 +557,30 @@ Decision WaitingRoomHandler::Wait(Context& c, bool eligible, bool set_cookie) co
   model.status = "queued";
   model.status_url = std::string(kStatusPath) + "?room=" + c.room.config.id();
   QueuePosition pos;
-  if (c.view)
-    pos = PositionOf(*c.view, c.token.bucket, VisitorFraction(c.token.visitor_id), c.now_s);
-  model.position = pos.position;
-  model.eta_seconds = pos.eta_seconds;
-  model.progress = pos.progress;
-  model.refresh_after_seconds = RefreshAfterSeconds(eligible, pos, c.refresh_seconds);
+  const double outflow = c.view ? c.view->max_outflow_per_second() : 0.0;
+  if (c.view) {
+    pos = PositionOf(*c.view, c.token.bucket, VisitorFraction(c.token.visitor_id),
+                     std::max<int64_t>(0, c.arrival_rank - 1), c.now_s);
+  }
   const v1::Event& ev = c.room.config.event();
   model.prequeue = c.view && c.view->phase() == v1::ROOM_PHASE_PREQUEUE;
   model.event_active = c.view && c.view->phase() == v1::ROOM_PHASE_EVENT;
   model.event_start_unix = ev.start_unix();
+  if (model.prequeue) {
+    // Nobody is let in before the start: the wait is the time until then, and a shuffled
+    // line has no order before the draw, so no position is shown. The page polls at the
+    // room's pace until just before the start.
+    const int64_t until_start = std::max<int64_t>(0, ev.start_unix() - c.now_s);
+    if (c.view->shuffle_span() > 0) pos.position = 0;
+    pos.eta_seconds = until_start + (pos.position > 1 ? pos.eta_seconds : 0);
+    pos.progress = 0;
+    model.refresh_after_seconds = std::clamp<int64_t>(until_start - 2, 1, c.refresh_seconds);
+  } else {
+    model.refresh_after_seconds = RefreshAfterSeconds(eligible, pos, c.refresh_seconds, outflow);
+  }
+  model.position = pos.position;
+  model.eta_seconds = pos.eta_seconds;
+  model.progress = pos.progress;
 
   Decision d;
   d.kind = Decision::Kind::kRespond;
@@ -520,8 +594,9 @@ Decision WaitingRoomHandler::Wait(Context& c, bool eligible, bool set_cookie) co
       json ? RenderStatusJson(model) : c.room.pages.RenderQueued(model, c.request.accept_language);
   if (set_cookie) {
     d.headers.emplace_back(
-        "Set-Cookie", SetCookieValue(c.room.config, EncodeToken(c.token, c.snap.keyring->Current()),
-                                     kQueuedCookieSeconds));
+        "Set-Cookie",
+        SetCookieValue(c.room.config, EncodeToken(c.token, c.snap.keyring->Current()),
+                       common::AbandonGraceSeconds(c.room.config) + c.refresh_seconds));
   }
   d.headers.emplace_back("Cache-Control", "no-store");
   d.headers.emplace_back("Retry-After", std::to_string(model.refresh_after_seconds));
@@ -531,7 +606,7 @@ Decision WaitingRoomHandler::Wait(Context& c, bool eligible, bool set_cookie) co
 }
 
 std::vector<std::pair<std::string, std::string>> WaitingRoomHandler::OnUpstreamResponse(
-    const Decision& decision, int status, std::string_view command, int64_t latency_us) {
+    Decision& decision, int status, std::string_view command, int64_t latency_us) {
   if (OriginState* origin = decision.route.lease.get()) {
     ObserveLatency(*origin, latency_us);
     if (status >= 500) {
@@ -540,13 +615,25 @@ std::vector<std::pair<std::string, std::string>> WaitingRoomHandler::OnUpstreamR
       origin->passive_failures.store(0, std::memory_order_relaxed);
     }
   }
-  if (command != "revoke" || decision.room_index < 0 || decision.ticket == 0) return {};
+  if (command != "revoke" || decision.room_index < 0 || decision.ticket.slot == 0) return {};
   std::shared_ptr<const AgentSnapshot> snap = state_.Load();
   if (decision.room_index >= static_cast<int64_t>(snap->rooms.size())) return {};
   const RoomRuntime& room = *snap->rooms[decision.room_index];
-  if (!TicketMatches(decision.ticket, room.config.id())) return {};
-  // The origin ended this user's session (checkout done): free the place now.
-  room.counters->EndSession(TicketSlot(decision.ticket));
+  if (decision.ticket.room_hash != common::StableHash64(room.config.id())) return {};
+  // The origin ended this user's session (checkout done): free the place now, refuse the
+  // cookie from here on, and send only the cookie that clears it. A renewed session's cookie
+  // would otherwise follow it, and the browser would keep the last one.
+  const int64_t now_ms = clock_.NowMs() + snap->clock_offset_ms;
+  const int64_t session_ms = (snap->views[decision.room_index]
+                                  ? snap->views[decision.room_index]->session_duration_seconds()
+                                  : common::SessionSeconds(room.config)) *
+                             1000;
+  const int64_t until_ms =
+      std::max(now_ms, decision.ticket.slot * 1000) + session_ms + common::kSlotSeconds * 1000;
+  room.counters->Revoke(VisitorView(decision.ticket.visitor), decision.ticket.slot, until_ms);
+  std::erase_if(decision.headers, [&](const auto& h) {
+    return EqualsIgnoreCase(h.first, "Set-Cookie") && h.second.starts_with(room.cookie_name + "=");
+  });
   outcomes_.revoked->Increment();
   return {{"Set-Cookie", SetCookieValue(room.config, "", 0)}};
 }

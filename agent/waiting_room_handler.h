@@ -42,7 +42,7 @@ class WaitingRoomHandler final : public RequestHandler {
                      common::MetricsRegistry& metrics);
 
   Decision Handle(const RequestView& request) override;
-  std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(const Decision& decision,
+  std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(Decision& decision,
                                                                       int status,
                                                                       std::string_view command,
                                                                       int64_t latency_us) override;
@@ -61,6 +61,8 @@ class WaitingRoomHandler final : public RequestHandler {
     common::Counter* closed;
     common::Counter* fail_open;
     common::Counter* revoked;
+    common::Counter* revoked_replay;  // Cookies of revoked sessions, refused.
+    common::Counter* abandoned;       // Queued places lost after the room's grace unseen.
     common::Counter* invalid_token;
     common::Counter* no_origin;     // 503: no origin of the request's pools is up.
     common::Counter* passive_down;  // Origins marked down by live traffic.
@@ -80,6 +82,11 @@ class WaitingRoomHandler final : public RequestHandler {
   void CountPassiveFailure(OriginState& origin, const PoolOrder* order,
                            std::string_view what) const;
   Decision Wait(Context& c, bool eligible, bool set_cookie) const;
+  // Not an answer yet: ask again once the early Sync may have brought budget.
+  Decision Hold() const;
+  // Whether the decoded token still stands: not a revoked session, nor a queued place whose
+  // user went unseen longer than the room's grace. Counts the ones that do not.
+  bool StillValid(const Context& c) const;
   Decision Pass(const Context& c, bool with_cookie) const;
 
   const AgentState& state_;

@@ -197,6 +197,17 @@ absl::Status ValidateRoom(const v1::Room& room) {
   if (room.session_duration_seconds() != 0 && room.session_duration_seconds() < 10) {
     return Invalid("room.session_duration_seconds", "must be at least 10 (one expiry slot)");
   }
+  if (auto s = CheckOptionalDuration("room.max_session_duration_seconds",
+                                     room.max_session_duration_seconds());
+      !s.ok())
+    return s;
+  if (room.max_session_duration_seconds() != 0 &&
+      room.max_session_duration_seconds() < SessionSeconds(room)) {
+    return Invalid(
+        "room.max_session_duration_seconds",
+        absl::StrCat("must be at least the session duration (", SessionSeconds(room),
+                     " s) or 0 for no cap (got ", room.max_session_duration_seconds(), ")"));
+  }
   if (!v1::QueueingMethod_IsValid(room.queueing_method())) {
     return Invalid("room.queueing_method", "unknown value");
   }
@@ -206,6 +217,16 @@ absl::Status ValidateRoom(const v1::Room& room) {
     return s;
   if (room.refresh_interval_seconds() > 3600) {
     return Invalid("room.refresh_interval_seconds", "must be at most 3600");
+  }
+  if (auto s = CheckOptionalDuration("room.abandon_grace_seconds", room.abandon_grace_seconds());
+      !s.ok())
+    return s;
+  if (room.abandon_grace_seconds() != 0 &&
+      room.abandon_grace_seconds() < 2 * RefreshSeconds(room)) {
+    return Invalid(
+        "room.abandon_grace_seconds",
+        absl::StrCat("must be at least twice the refresh interval (", 2 * RefreshSeconds(room),
+                     " s) or 0 for the default (got ", room.abandon_grace_seconds(), ")"));
   }
   int code = room.queueing_status_code();
   if (code != 0 && code != 200 && code != 202 && code != 429 && code != 503) {

@@ -13,8 +13,8 @@ namespace anteroom::coordinator {
 namespace {
 
 // "default" is RocksDB's own name for the column family every database has.
-const char* const kColumnNames[] = {"default",  "config", "rooms", "buckets",
-                                    "sessions", "agents", "keys",  "leases"};
+const char* const kColumnNames[] = {"default", "config", "rooms",  "buckets", "sessions",
+                                    "agents",  "keys",   "leases", "revoked"};
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -57,10 +57,11 @@ void StoreBatch::PutRoomConfig(const v1::Room& room) {
 void StoreBatch::DeleteRoom(const std::string& room_id) {
   batch_->Delete(store_->columns_[RocksDbStore::kConfig], "r" + room_id);
   batch_->Delete(store_->columns_[RocksDbStore::kRooms], room_id);
-  for (auto column : {RocksDbStore::kBuckets, RocksDbStore::kSessions, RocksDbStore::kLeases}) {
+  for (auto column : {RocksDbStore::kBuckets, RocksDbStore::kSessions, RocksDbStore::kLeases,
+                      RocksDbStore::kRevoked}) {
     batch_->DeleteRange(store_->columns_[column], RoomRangeBegin(room_id), RoomRangeEnd(room_id));
   }
-  count_ += 5;
+  count_ += 6;
 }
 
 void StoreBatch::PutPool(const v1::Pool& pool) {
@@ -108,6 +109,17 @@ void StoreBatch::PutRoomChanges(const std::string& room_id, const RoomState& sta
       batch_->Delete(sessions, RoomIntKey(room_id, slot));
     } else {
       batch_->Put(sessions, RoomIntKey(room_id, slot), EncodeFixed64(it->second));
+    }
+    ++count_;
+  }
+  auto* revoked = store_->columns_[RocksDbStore::kRevoked];
+  for (int64_t seq : changes.revocations) {
+    auto it = state.revocations.find(seq);
+    if (it == state.revocations.end()) {
+      batch_->Delete(revoked, RoomIntKey(room_id, seq));
+    } else {
+      batch_->Put(revoked, RoomIntKey(room_id, seq),
+                  EncodeRevocation(it->second).SerializeAsString());
     }
     ++count_;
   }
@@ -230,6 +242,17 @@ absl::StatusOr<StoredState> RocksDbStore::Load() const {
     v1::LeaseRecord record;
     if (auto s = ParseInto(value, "lease of " + room, &record); !s.ok()) return s;
     out.room_states[room].leases[agent] = DecodeLease(record);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
+  st = scan(kRevoked, [&](rocksdb::Slice key, rocksdb::Slice value) -> absl::Status {
+    std::string room;
+    int64_t seq;
+    if (auto s = ParseRoomIntKey(std::string_view(key.data(), key.size()), &room, &seq); !s.ok())
+      return absl::DataLossError(absl::StrCat("revocation key ", key.ToString(true)));
+    v1::RevocationRecord record;
+    if (auto s = ParseInto(value, "revocation of " + room, &record); !s.ok()) return s;
+    out.room_states[room].revocations[seq] = DecodeRevocation(record);
     return absl::OkStatus();
   });
   if (!st.ok()) return st;

@@ -11,6 +11,7 @@
 //   leases    room_id 0x00 agent_id                      -> anteroom.v1.LeaseRecord
 //   buckets   room_id 0x00 int64(bucket)                 -> anteroom.v1.BucketRecord
 //   sessions  room_id 0x00 int64(slot)                   -> 8-byte big-endian int64 (net count)
+//   revoked   room_id 0x00 int64(seq)                    -> anteroom.v1.RevocationRecord
 //   agents    agent_id                                   -> anteroom.v1.AgentRecord
 //   keys      key_id                                     -> anteroom.v1.SigningKey
 //
@@ -119,6 +120,7 @@ class RocksDbStore {
     kAgents,
     kKeys,
     kLeases,
+    kRevoked,
     kColumnCount
   };
 

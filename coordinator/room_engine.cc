@@ -79,6 +79,58 @@ void RoomEngine::RebuildTotals() {
   for (const auto& [id, lease] : state_.leases) outstanding_ += lease.granted;
   rate_sum_ = 0;
   for (const auto& [s, n] : state_.core.grants_by_second) rate_sum_ += n;
+  revoked_visitors_.clear();
+  for (const auto& [seq, r] : state_.revocations) revoked_visitors_.insert(r.visitor);
+}
+
+void RoomEngine::Revoke(const std::string& visitor, int64_t slot, int64_t now_ms) {
+  if (!revoked_visitors_.insert(visitor).second) return;  // Its seat was freed already.
+  // A slot whose seats are free already, or that holds no session (a cookie of another
+  // store's history), has nothing to give back: subtracting would count seats twice.
+  auto it = state_.sessions.find(slot);
+  if (SeatsFreeAtMs(slot) > now_ms && it != state_.sessions.end() && it->second > 0) {
+    AddSessions(slot, -1);
+  }
+  const int64_t seq = ++state_.core.revocation_seq;
+  changes_.core = true;
+  // Another agent may have renewed the cookie before it heard of the revocation: such a copy
+  // lives at most a session past the slot.
+  const int64_t until_ms =
+      (slot + limits_.session_seconds) * 1000 + options_.lease_ms + options_.lease_grace_ms;
+  state_.revocations[seq] = Revocation{.visitor = visitor, .slot = slot, .until_ms = until_ms};
+  changes_.revocations.push_back(seq);
+}
+
+void RoomEngine::ForgetOldRevocations(int64_t now_ms) {
+  const int64_t now_s = FloorDiv(now_ms, 1000);
+  if (now_s == revocations_pruned_s_) return;  // Once a second is enough.
+  revocations_pruned_s_ = now_s;
+  for (auto it = state_.revocations.begin(); it != state_.revocations.end();) {
+    if (it->second.until_ms >= now_ms) {
+      ++it;
+      continue;
+    }
+    revoked_visitors_.erase(it->second.visitor);
+    changes_.revocations.push_back(it->first);
+    it = state_.revocations.erase(it);
+  }
+}
+
+bool RoomEngine::OpenToNewcomers(int64_t avail) const {
+  if (!limits_.admits) return false;
+  if (waiting_total_ == 0) return true;
+  // Users who waited are all let through already (the marker is past every waiting bucket),
+  // and the seats left exceed what the present ones ask for: those still counted as waiting
+  // have left (the counts forget them only two refreshes later) and must not hold newcomers
+  // back while seats are free.
+  const int64_t claims = total_wanted_ + advanced_recently_;
+  if (common::Method(config_) == v1::QUEUEING_METHOD_RANDOM) {
+    return state_.core.marker.probability >= 1.0 && avail > claims;
+  }
+  const MarkerState& m = state_.core.marker;
+  const int64_t newest = waiting_.back().bucket;
+  const bool all_eligible = newest < m.bucket || (newest == m.bucket && m.fraction >= 1.0);
+  return all_eligible && avail > claims;
 }
 
 int64_t RoomEngine::Active() const { return std::max<int64_t>(0, sessions_total_); }
@@ -334,7 +386,9 @@ void RoomEngine::Recompute(int64_t now_ms) {
     }
   }
 
+  ForgetOldRevocations(now_ms);
   BuildEta(now_ms, avail);
+  open_to_newcomers_ = OpenToNewcomers(avail);
 }
 
 double RoomEngine::ObservedOutflowPerSecond(int64_t now_s) const {
@@ -396,6 +450,7 @@ void RoomEngine::BuildEta(int64_t now_ms, int64_t avail) {
     for (size_t j = i; j < std::min(n, i + group); ++j) w += waiting_[j].waiting;
     v1::EtaEntry& e = eta_.emplace_back();
     e.set_first_bucket(waiting_[i].bucket);
+    e.set_last_bucket(waiting_[std::min(n, i + group) - 1].bucket);
     e.set_users_ahead(ahead);
     e.set_waiting(w);
     e.set_eta_seconds(static_cast<int64_t>(std::ceil(EtaSeconds(ahead + 1, avail, now_ms))));
@@ -408,6 +463,10 @@ void RoomEngine::BuildEta(int64_t now_ms, int64_t avail) {
   const double observed = ObservedOutflowPerSecond(now_s);
   const double rate = observed > 0 ? 2.0 / (1.0 / model_rate + 1.0 / observed) : model_rate;
   seconds_per_user_ = rate > 0 ? 1.0 / rate : 0.0;
+  // The front moves no faster than the rate limit lets it, unless seats free in a burst:
+  // what the queue drained lately says how fast that has been.
+  max_outflow_per_second_ =
+      std::max({static_cast<double>(limits_.new_users_per_minute) / 60.0, rate, observed});
 }
 
 void RoomEngine::UpdateArrivalRate(Lease& lease, int64_t direct_arrivals, int64_t now_ms) {
@@ -630,6 +689,7 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
         spent;
   }
   for (const v1::SlotDelta& d : report.session_deltas()) AddSessions(d.slot(), d.delta());
+  for (const v1::RevokedSession& r : report.revoked()) Revoke(r.visitor_id(), r.slot(), now_ms);
   state_.core.invalid_tokens += report.invalid_tokens();
   CompactSessions(now_ms);
 
@@ -644,7 +704,10 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
   // empties, rather than queueing everyone who comes after it.
   int64_t prefetch = 0;
   if (waiting_total_ > 0) {
-    const int64_t surplus = Available() - waiting_total_;
+    // Seats nobody waiting needs: all but the waiting users, or, once everyone who waited is
+    // eligible, all but what the present ones claim.
+    const int64_t claims = open_to_newcomers_ ? total_wanted_ + advanced_recently_ : waiting_total_;
+    const int64_t surplus = Available() - claims;
     if (surplus > 0) prefetch = RatePrefetch(lease, surplus);
   } else {
     const int64_t seats_free = limits_.total_active_users - Active();
@@ -656,7 +719,8 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
       prefetch = 1;
     }
   }
-  lease.wanted = final ? 0 : report.budget_wanted() + prefetch;
+  // Newcomers held for budget want it as much as eligible users do.
+  lease.wanted = final ? 0 : report.budget_wanted() + report.newcomers_wanting() + prefetch;
   lease.wanted_buckets.clear();
   if (!final) {
     for (const v1::BucketCount& w : report.wanted_buckets()) {
@@ -666,7 +730,7 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
   lease.last_sync_ms = now_ms;
   if (final) {
     state_.leases.erase(agent_id);
-    FillView(Lease{}, now_ms, view);
+    FillView(Lease{}, report.revocations_known(), now_ms, view);
     return;
   }
   const int64_t granted = Grant(agent_id, lease, now_ms);
@@ -678,10 +742,11 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
     rate_sum_ += granted;
     outstanding_ += granted;
   }
-  FillView(lease, now_ms, view);
+  FillView(lease, report.revocations_known(), now_ms, view);
 }
 
-void RoomEngine::FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view) const {
+void RoomEngine::FillView(const Lease& lease, int64_t revocations_known, int64_t now_ms,
+                          v1::RoomView* view) const {
   view->set_room_id(config_.id());
   view->set_phase(limits_.phase);
   v1::Marker* marker = view->mutable_marker();
@@ -702,12 +767,34 @@ void RoomEngine::FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view
     view->set_shuffle_base_bucket(ev.prequeue_start_unix());
     view->set_shuffle_span(ev.start_unix() - ev.prequeue_start_unix());
   }
+  view->set_open_to_newcomers(open_to_newcomers_);
+  view->set_max_outflow_per_second(max_outflow_per_second_);
+  view->clear_revoked();
+  view->clear_revocation_seq();
+  if (revocations_known >= 0 && state_.core.revocation_seq > 0) {
+    // An agent ahead of this store (it was replaced by an empty one) starts over.
+    const int64_t after = revocations_known > state_.core.revocation_seq ? 0 : revocations_known;
+    // A bounded reply: an agent far behind catches up over a few Syncs.
+    constexpr int kMaxPerReply = 4096;
+    int n = 0;
+    int64_t last = after;
+    for (auto it = state_.revocations.upper_bound(after);
+         it != state_.revocations.end() && n < kMaxPerReply; ++it, ++n) {
+      v1::RevokedSession* r = view->add_revoked();
+      r->set_visitor_id(it->second.visitor);
+      r->set_slot(it->second.slot);
+      r->set_until_ms(it->second.until_ms);
+      r->set_seq(it->first);
+      last = it->first;
+    }
+    view->set_revocation_seq(n < kMaxPerReply ? state_.core.revocation_seq : last);
+  }
 }
 
 void RoomEngine::ViewFor(const std::string& agent_id, int64_t now_ms, v1::RoomView* view) {
   Maintain(now_ms);
   auto it = state_.leases.find(agent_id);
-  FillView(it == state_.leases.end() ? Lease{} : it->second, now_ms, view);
+  FillView(it == state_.leases.end() ? Lease{} : it->second, -1, now_ms, view);
 }
 
 v1::RoomStatus RoomEngine::Status(int64_t now_ms) {
@@ -753,6 +840,7 @@ RoomChanges RoomEngine::TakeChanges() {
   changes_ = RoomChanges{};
   SortUnique(out.buckets);
   SortUnique(out.slots);
+  SortUnique(out.revocations);
   std::sort(out.leases.begin(), out.leases.end());
   out.leases.erase(std::unique(out.leases.begin(), out.leases.end()), out.leases.end());
   return out;

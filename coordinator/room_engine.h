@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -142,9 +143,19 @@ class RoomEngine {
   // few users have been seen in it, and a restarted coordinator holds nothing (not persisted).
   std::vector<std::pair<int64_t, int64_t>> Unclaimed(int64_t now_ms) const;
   void AddSessions(int64_t slot, int64_t delta);
-  void FillView(const Lease& lease, int64_t now_ms, v1::RoomView* view) const;
+  // Ends the session of `visitor` (expiring at `slot`) unless it was revoked already: its seat
+  // is freed once however many agents report it, and agents learn to refuse its cookie.
+  void Revoke(const std::string& visitor, int64_t slot, int64_t now_ms);
+  // Forgets revocations no cookie they cover can outlive.
+  void ForgetOldRevocations(int64_t now_ms);
+  // Fills `view` for the agent holding `lease`, with the revocations after `revocations_known`
+  // (none when it is negative).
+  void FillView(const Lease& lease, int64_t revocations_known, int64_t now_ms,
+                v1::RoomView* view) const;
   void MarkBucket(int64_t bucket) { changes_.buckets.push_back(bucket); }
   void MarkLease(const std::string& agent_id) { changes_.leases.push_back(agent_id); }
+  // Whether newcomers may enter directly: nobody waiting needs a seat before them.
+  bool OpenToNewcomers(int64_t avail) const;
 
   v1::Room config_;
   RoomState state_;
@@ -152,9 +163,10 @@ class RoomEngine {
   RoomChanges changes_;
 
   // Derived from state_, kept incrementally.
-  int64_t sessions_total_ = 0;  // Sum over state_.sessions.
-  int64_t outstanding_ = 0;     // Sum of lease.granted.
-  int64_t rate_sum_ = 0;        // Sum over grants_by_second in the window.
+  int64_t sessions_total_ = 0;              // Sum over state_.sessions.
+  int64_t outstanding_ = 0;                 // Sum of lease.granted.
+  int64_t rate_sum_ = 0;                    // Sum over grants_by_second in the window.
+  std::set<std::string> revoked_visitors_;  // Visitors of state_.revocations.
 
   // Recomputed by Maintain.
   bool stale_ = true;                     // Recompute on the next Maintain regardless of time.
@@ -183,6 +195,9 @@ class RoomEngine {
   std::map<int64_t, std::pair<int64_t, int64_t>> unheard_;
   std::vector<v1::EtaEntry> eta_;
   double seconds_per_user_ = 0;
+  double max_outflow_per_second_ = 0;
+  bool open_to_newcomers_ = true;
+  int64_t revocations_pruned_s_ = 0;  // When ForgetOldRevocations last ran.
 };
 
 }  // namespace anteroom::coordinator

@@ -62,15 +62,26 @@ struct RoomCore {
   int64_t total_admissions = 0;
   int64_t total_arrivals = 0;
   int64_t invalid_tokens = 0;
+  int64_t revocation_seq = 0;  // The last revocation's sequence number.
 
   bool operator==(const RoomCore&) const = default;
 };
 
+// A session the origin revoked: agents refuse its cookie until `until_ms`.
+struct Revocation {
+  std::string visitor;  // 16 bytes.
+  int64_t slot = 0;     // Its expiry slot when revoked.
+  int64_t until_ms = 0;
+
+  bool operator==(const Revocation&) const = default;
+};
+
 struct RoomState {
   RoomCore core;
-  std::map<int64_t, BucketState> buckets;  // By arrival second.
-  std::map<int64_t, int64_t> sessions;     // Net sessions by expiry slot (Unix seconds).
-  std::map<std::string, Lease> leases;     // By agent id; persisted one record each.
+  std::map<int64_t, BucketState> buckets;     // By arrival second.
+  std::map<int64_t, int64_t> sessions;        // Net sessions by expiry slot (Unix seconds).
+  std::map<std::string, Lease> leases;        // By agent id; persisted one record each.
+  std::map<int64_t, Revocation> revocations;  // By sequence number.
 
   bool operator==(const RoomState&) const = default;
 };
@@ -79,11 +90,14 @@ struct RoomState {
 // is absent from the state was erased.
 struct RoomChanges {
   bool core = false;
-  std::vector<int64_t> buckets;     // Sorted, unique.
-  std::vector<int64_t> slots;       // Sorted, unique.
-  std::vector<std::string> leases;  // Agent ids; sorted, unique.
+  std::vector<int64_t> buckets;      // Sorted, unique.
+  std::vector<int64_t> slots;        // Sorted, unique.
+  std::vector<std::string> leases;   // Agent ids; sorted, unique.
+  std::vector<int64_t> revocations;  // Sequence numbers; sorted, unique.
 
-  bool empty() const { return !core && buckets.empty() && slots.empty() && leases.empty(); }
+  bool empty() const {
+    return !core && buckets.empty() && slots.empty() && leases.empty() && revocations.empty();
+  }
 };
 
 }  // namespace anteroom::coordinator

@@ -46,6 +46,7 @@ v1::RoomCoreRecord EncodeCore(const RoomCore& core) {
   r.set_total_admissions(core.total_admissions);
   r.set_total_arrivals(core.total_arrivals);
   r.set_invalid_tokens(core.invalid_tokens);
+  r.set_revocation_seq(core.revocation_seq);
   return r;
 }
 
@@ -60,7 +61,20 @@ RoomCore DecodeCore(const v1::RoomCoreRecord& r) {
   core.total_admissions = r.total_admissions();
   core.total_arrivals = r.total_arrivals();
   core.invalid_tokens = r.invalid_tokens();
+  core.revocation_seq = r.revocation_seq();
   return core;
+}
+
+v1::RevocationRecord EncodeRevocation(const Revocation& revocation) {
+  v1::RevocationRecord r;
+  r.set_visitor_id(revocation.visitor);
+  r.set_slot(revocation.slot);
+  r.set_until_ms(revocation.until_ms);
+  return r;
+}
+
+Revocation DecodeRevocation(const v1::RevocationRecord& r) {
+  return Revocation{.visitor = r.visitor_id(), .slot = r.slot(), .until_ms = r.until_ms()};
 }
 
 v1::LeaseRecord EncodeLease(const std::string& agent_id, const Lease& lease) {

@@ -18,6 +18,8 @@ v1::LeaseRecord EncodeLease(const std::string& agent_id, const Lease& lease);
 Lease DecodeLease(const v1::LeaseRecord& record);
 v1::BucketRecord EncodeBucket(const BucketState& bucket);
 BucketState DecodeBucket(const v1::BucketRecord& record);
+v1::RevocationRecord EncodeRevocation(const Revocation& revocation);
+Revocation DecodeRevocation(const v1::RevocationRecord& record);
 
 // room_id, 0x00, then the integer as 8 big-endian bytes with the sign bit flipped, so that
 // byte order is numeric order and one room's keys are contiguous.

@@ -99,6 +99,23 @@ absl::Status ValidateReport(const v1::RoomReport& r, int64_t now_s) {
   if (auto s = Range(r.budget_unspent(), 0, kMaxBudget, "budget_unspent"); !s.ok()) return s;
   if (auto s = Range(r.direct_arrivals(), 0, kMaxCount, "direct_arrivals"); !s.ok()) return s;
   if (auto s = Range(r.invalid_tokens(), 0, kMaxCount, "invalid_tokens"); !s.ok()) return s;
+  if (auto s = Size("revoked", r.revoked(), kMaxEntries); !s.ok()) return s;
+  for (int i = 0; i < r.revoked_size(); ++i) {
+    const v1::RevokedSession& v = r.revoked(i);
+    if (v.visitor_id().size() != 16) {
+      return Invalid(absl::StrCat("must be 16 bytes (got ", v.visitor_id().size(), ")"), "revoked[",
+                     i, "].visitor_id");
+    }
+    if (auto s =
+            Range(v.slot(), now_s - kDaySeconds, now_s + 32 * kDaySeconds, "revoked[", i, "].slot");
+        !s.ok())
+      return s;
+    if (v.slot() % common::kSlotSeconds != 0) {
+      return Invalid("must be a multiple of 10", "revoked[", i, "].slot");
+    }
+  }
+  if (r.revocations_known() < 0) return Invalid("must not be negative", "revocations_known");
+  if (auto s = Range(r.newcomers_wanting(), 0, kMaxBudget, "newcomers_wanting"); !s.ok()) return s;
   return absl::OkStatus();
 }
 

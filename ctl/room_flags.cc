@@ -93,6 +93,15 @@ const std::vector<RoomFlag>& RoomFlags() {
        [](absl::string_view f, S v, R* r) {
          return Assign(ParseSeconds(f, v), [r](int64_t x) { r->set_session_duration_seconds(x); });
        }},
+      {{"max-session-duration"},
+       [](absl::string_view f, S v, R* r) {
+         return Assign(ParseSeconds(f, v),
+                       [r](int64_t x) { r->set_max_session_duration_seconds(x); });
+       }},
+      {{"abandon-grace"},
+       [](absl::string_view f, S v, R* r) {
+         return Assign(ParseSeconds(f, v), [r](int64_t x) { r->set_abandon_grace_seconds(x); });
+       }},
       {{"session-renewal", FlagKind::kBool},
        [](absl::string_view f, S v, R* r) {
          return Assign(ParseBool(f, v), [r](bool x) { r->set_session_renewal(x); });
@@ -358,6 +367,8 @@ absl::Status RoomErrorToFlag(const absl::Status& status, const ParsedArgs& args)
       {"room.total_active_users", "", {"total-active-users"}},
       {"room.new_users_per_minute", "", {"new-users-per-minute"}},
       {"room.session_duration_seconds", "", {"session-duration"}},
+      {"room.max_session_duration_seconds", "", {"max-session-duration", "session-duration"}},
+      {"room.abandon_grace_seconds", "", {"abandon-grace", "refresh-interval"}},
       {"room.queueing_method", "", {"queueing-method"}},
       {"room.refresh_interval_seconds", "", {"refresh-interval"}},
       {"room.queueing_status_code", "", {"queueing-status-code"}},

@@ -121,11 +121,16 @@ void PrintRoom(const v1::Room& room, OutputFormat format, std::ostream& out) {
   table.AddRow({"session duration:", with_default(room.session_duration_seconds(),
                                                   FormatSeconds(common::SessionSeconds(room)))});
   table.AddRow({"session renewal:", YesNo(common::SessionRenewal(room))});
+  table.AddRow({"max session duration:", room.max_session_duration_seconds() > 0
+                                             ? FormatSeconds(room.max_session_duration_seconds())
+                                             : std::string("none")});
   table.AddRow({"queueing method:", Method(room)});
   table.AddRow({"queue all:", YesNo(room.queue_all())});
   table.AddRow({"suspended:", YesNo(room.suspended())});
   table.AddRow({"refresh interval:", with_default(room.refresh_interval_seconds(),
                                                   FormatSeconds(common::RefreshSeconds(room)))});
+  table.AddRow({"abandon grace:", with_default(room.abandon_grace_seconds(),
+                                               FormatSeconds(common::AbandonGraceSeconds(room)))});
   table.AddRow(
       {"queueing status code:",
        with_default(room.queueing_status_code(), absl::StrCat(common::QueueingStatusCode(room)))});

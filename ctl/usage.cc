@@ -66,11 +66,14 @@ Room flags (update changes only the ones given):
   --new-users-per-minute N      admissions per minute (required by create)
   --session-duration D          idle time before a session ends: 300, 300s, 5m, 1h (default 5m)
   --session-renewal[=BOOL]      each request extends the session (default true)
+  --max-session-duration D      hard cap: a session ends this long after admission, however
+                                often it renews (default 0: no cap)
  Queue
   --queueing-method M           fifo (default), random, passthrough or reject
   --queue-all[=BOOL]            everyone queues, nobody is admitted
   --suspended[=BOOL]            room off: traffic passes uncounted
   --refresh-interval D          waiting page refresh (default 20s)
+  --abandon-grace D             a queued user unseen this long loses the place (default 5m)
   --queueing-status-code N      200 (default), 202, 429 or 503
   --json-response[=BOOL]        answer Accept: application/json with JSON
   --fail-mode M                 closed (default) or open, when the coordinator is unreachable

@@ -763,7 +763,7 @@ bool Session::ParseResponseHead(size_t& scanned, bool head_request, HeadRead& re
   }
 }
 
-asio::awaitable<bool> Session::ProxyResponse(const Decision& decision, const RequestFacts& facts,
+asio::awaitable<bool> Session::ProxyResponse(Decision& decision, const RequestFacts& facts,
                                              UpstreamPool::Target& target, size_t head_length,
                                              bool request_sent, int64_t latency_us) {
   const HttpServerOptions& options = context_.options;

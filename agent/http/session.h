@@ -93,7 +93,7 @@ class Session final : public TrackedConnection {
                                 size_t head_length);
   asio::awaitable<bool> Proxy(Decision& decision, const RequestFacts& facts, size_t head_length);
   // Relays the response whose head ReadResponseHead read.
-  asio::awaitable<bool> ProxyResponse(const Decision& decision, const RequestFacts& facts,
+  asio::awaitable<bool> ProxyResponse(Decision& decision, const RequestFacts& facts,
                                       UpstreamPool::Target& target, size_t head_length,
                                       bool request_sent, int64_t latency_us);
   // Tells the handler an exchange failed; true when it moved `decision` to another origin.

@@ -210,9 +210,46 @@ TEST_F(TokenTest, ImpossibleStateIsMalformed) {
 
 TEST_F(TokenTest, OtherVersionIsUnsupported) {
   std::string raw = Raw(EncodeToken(QueuedToken(), keys_.Current()));
-  raw[0] = 2;
+  raw[0] = 3;
   EXPECT_EQ(ErrorOf(Cookie(raw)), TokenError::kUnsupportedVersion);
-  EXPECT_EQ(ErrorOf(Cookie("\x02")), TokenError::kUnsupportedVersion);
+  EXPECT_EQ(ErrorOf(Cookie("\x03")), TokenError::kUnsupportedVersion);
+}
+
+TEST_F(TokenTest, AdmittedTimeRoundTripsAndVersionOneTokensStillDecode) {
+  Token t = QueuedToken();
+  t.state = TokenState::kActive;
+  t.expiry_slot = kNow + 300;
+  t.admitted_unix = kNow - 42;
+  auto back = Decode(EncodeToken(t, keys_.Current()));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->admitted_unix, kNow - 42);
+  // A cookie an older agent wrote (version 1: no admitted field) keeps its session.
+  std::string payload;
+  payload.push_back(1);
+  payload.push_back(2);
+  payload.append(reinterpret_cast<const char*>(t.visitor_id.data()), 16);
+  auto zigzag = [&](int64_t v) {
+    uint64_t u = (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+    while (u >= 0x80) {
+      payload.push_back(static_cast<char>((u & 0x7f) | 0x80));
+      u >>= 7;
+    }
+    payload.push_back(static_cast<char>(u));
+  };
+  zigzag(t.bucket);
+  zigzag(t.epoch);
+  zigzag(t.expiry_slot);
+  payload.push_back(2);
+  payload.append("k1");
+  payload.push_back(4);
+  payload.append("shop");
+  const auto mac = SignWithKey(keys_.Current(), payload);
+  payload.append(reinterpret_cast<const char*>(mac.data()), mac.size());
+  auto old = Decode(Cookie(payload));
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->state, TokenState::kActive);
+  EXPECT_EQ(old->expiry_slot, kNow + 300);
+  EXPECT_EQ(old->admitted_unix, 0);
 }
 
 TEST_F(TokenTest, UnknownKeyIsRejected) {

@@ -11,6 +11,8 @@ namespace anteroom::agent {
 namespace {
 
 constexpr int64_t kNowMs = 1'800'000'000'000;
+// A request held as often as the handler allows: the answer it then gets.
+constexpr int kHolds = HandlerOptions{}.budget_holds;
 
 v1::SigningKey TestKey() {
   v1::SigningKey k;
@@ -125,8 +127,39 @@ TEST_F(WaitingRoomHandlerTest, NewcomerEntersAtOnceWhileNobodyWaitsAndBudgetIsLe
   EXPECT_EQ(r.direct_arrivals(), 1);
 }
 
-TEST_F(WaitingRoomHandlerTest, NewcomerQueuesWithoutBudget) {
+TEST_F(WaitingRoomHandlerTest, ANewcomerWithoutBudgetIsHeldForItWhileNobodyWaits) {
+  // Seats are free but this agent spent its budget: hold the newcomer for the early Sync.
+  Decision held = Request("/");
+  EXPECT_GT(held.hold_ms, 0);
+  EXPECT_TRUE(counters_->Starved()) << "an early Sync is due";
+  Decision again = Request("/", "", "", 1);
+  EXPECT_GT(again.hold_ms, 0);
+  v1::RoomReport asked = Drain();
+  EXPECT_EQ(asked.newcomers_wanting(), 1) << "each held newcomer is counted once";
+  EXPECT_EQ(asked.arrivals_size(), 0);
+  GiveBudget(1);
+  Decision in = Request("/", "", "", 2);
+  EXPECT_EQ(in.kind, Decision::Kind::kProxy);
+  EXPECT_EQ(Decode(CookieOf(in)).state, TokenState::kActive);
+}
+
+TEST_F(WaitingRoomHandlerTest, NewcomersAreNotHeldWhileOthersWaitForTheirTurn) {
+  view_.set_waiting(5);
+  view_.set_open_to_newcomers(false);
+  Publish();
   Decision d = Request("/");
+  EXPECT_EQ(d.hold_ms, 0);
+  EXPECT_EQ(Header(d, "X-Anteroom-Status"), "queued");
+  // Once everyone counted as waiting is let through and seats are left (those users left),
+  // newcomers enter again.
+  view_.set_open_to_newcomers(true);
+  Publish();
+  GiveBudget(1);
+  EXPECT_EQ(Request("/").kind, Decision::Kind::kProxy);
+}
+
+TEST_F(WaitingRoomHandlerTest, NewcomerQueuesWithoutBudget) {
+  Decision d = Request("/", "", "", kHolds);
   EXPECT_EQ(d.kind, Decision::Kind::kRespond);
   EXPECT_EQ(d.status, 200);
   EXPECT_EQ(Header(d, "X-Anteroom-Status"), "queued");
@@ -144,7 +177,7 @@ TEST_F(WaitingRoomHandlerTest, JsonWhenTheRoomEnablesItAndTheClientAsks) {
   room_.set_json_response(true);
   room_.set_queueing_status_code(429);
   Publish();
-  Decision d = Request("/", "", "application/json");
+  Decision d = Request("/", "", "application/json", kHolds);
   EXPECT_EQ(d.status, 429);
   EXPECT_EQ(d.content_type, "application/json");
   EXPECT_NE(d.body.find("\"status\":\"queued\""), std::string::npos) << d.body;
@@ -155,7 +188,7 @@ TEST_F(WaitingRoomHandlerTest, JsonWhenTheRoomEnablesItAndTheClientAsks) {
 }
 
 TEST_F(WaitingRoomHandlerTest, QueuedUserEntersWhenEligibleAndBudgetIsLeft) {
-  const std::string cookie = CookieOf(Request("/"));
+  const std::string cookie = CookieOf(Request("/", "", "", kHolds));
   Drain();
   // Not eligible yet: the page again, with a position.
   view_.set_waiting(3);
@@ -190,7 +223,7 @@ TEST_F(WaitingRoomHandlerTest, QueuedUserEntersWhenEligibleAndBudgetIsLeft) {
 }
 
 TEST_F(WaitingRoomHandlerTest, AHeldEligibleUserEntersWhenTheBudgetArrives) {
-  const std::string cookie = CookieOf(Request("/"));
+  const std::string cookie = CookieOf(Request("/", "", "", kHolds));
   Drain();
   view_.set_waiting(1);
   view_.mutable_marker()->set_admit_through_bucket(kNowMs / 1000 + 1);
@@ -224,14 +257,88 @@ TEST_F(WaitingRoomHandlerTest, AdmittedUserRenewsOncePerSlotAndCanBeRevoked) {
   v1::RoomReport r = Drain();
   ASSERT_EQ(r.session_deltas_size(), 2);  // -1 old slot, +1 new slot, once.
   EXPECT_EQ(r.session_deltas(0).delta() + r.session_deltas(1).delta(), 0);
-  // The origin says revoke: -1 at the session's slot and the cookie cleared.
+  // The origin says revoke on the very request that renewed the session: the renewed cookie
+  // is dropped and only the clearing one goes out, and the session is reported revoked at
+  // its new slot (the coordinator frees the seat).
   auto extra = handler_.OnUpstreamResponse(moved, 200, "revoke", 1000);
   ASSERT_EQ(extra.size(), 1u);
   EXPECT_NE(extra[0].second.find("Max-Age=0"), std::string::npos);
+  EXPECT_EQ(CookieOf(moved), "") << "no renewed cookie beside the clearing one";
   r = Drain();
-  ASSERT_EQ(r.session_deltas_size(), 1);
-  EXPECT_EQ(r.session_deltas(0).delta(), -1);
-  EXPECT_EQ(r.session_deltas(0).slot(), common::SlotCeilMs(kNowMs + 15'000 + 300'000));
+  EXPECT_EQ(r.session_deltas_size(), 0);
+  ASSERT_EQ(r.revoked_size(), 1);
+  EXPECT_EQ(r.revoked(0).slot(), common::SlotCeilMs(kNowMs + 15'000 + 300'000));
+  const Token t = Decode(CookieOf(replay));
+  EXPECT_EQ(r.revoked(0).visitor_id(),
+            std::string(reinterpret_cast<const char*>(t.visitor_id.data()), 16));
+  // Replayed afterwards, the revoked cookie is a stranger's: no session, nothing to revoke.
+  GiveBudget(0);
+  Decision again = Request("/", cookie, "", kHolds);
+  EXPECT_EQ(Header(again, "X-Anteroom-Status"), "queued");
+  EXPECT_EQ(Drain().invalid_tokens(), 1);
+  Decision replayed_renewal = Request("/", CookieOf(replay), "", kHolds);
+  EXPECT_EQ(replayed_renewal.ticket.slot, 0);
+  EXPECT_TRUE(handler_.OnUpstreamResponse(replayed_renewal, 200, "revoke", 1000).empty());
+  EXPECT_EQ(Drain().revoked_size(), 0) << "a second revoke frees nothing";
+}
+
+TEST_F(WaitingRoomHandlerTest, RevocationsFromOtherAgentsAreRefusedToo) {
+  GiveBudget(1);
+  const std::string cookie = CookieOf(Request("/"));
+  const Token t = Decode(cookie);
+  // Another agent revoked it; this one hears of it in a Sync reply.
+  v1::RoomView view = view_;
+  v1::RevokedSession* r = view.add_revoked();
+  r->set_visitor_id(std::string(reinterpret_cast<const char*>(t.visitor_id.data()), 16));
+  r->set_slot(t.expiry_slot);
+  r->set_until_ms(kNowMs + 600'000);
+  r->set_seq(4);
+  view.set_revocation_seq(4);
+  counters_->MergeRevocations(view, kNowMs);
+  EXPECT_EQ(Drain().revocations_known(), 4);
+  Decision d = Request("/", cookie, "", kHolds);
+  EXPECT_EQ(Header(d, "X-Anteroom-Status"), "queued");
+  // Once the revocation has run out (no copy of the cookie can be valid by then) it is
+  // forgotten.
+  counters_->MergeRevocations(view_, kNowMs + 600'001);
+  EXPECT_EQ(counters_->revoked().size(), 0u);
+}
+
+TEST_F(WaitingRoomHandlerTest, AHardCapEndsTheSessionHoweverOftenItRenews) {
+  room_.set_session_duration_seconds(60);
+  room_.set_max_session_duration_seconds(120);
+  view_.set_session_duration_seconds(60);
+  Publish();
+  GiveBudget(1);
+  std::string cookie = CookieOf(Request("/"));
+  const int64_t cap_slot = (kNowMs / 1000 + 120) / 10 * 10;
+  for (int i = 0; i < 30; ++i) {
+    clock_.AdvanceMs(5'000);
+    Decision d = Request("/", cookie, "", kHolds);
+    if (d.kind != Decision::Kind::kProxy) break;
+    if (!CookieOf(d).empty()) cookie = CookieOf(d);
+    const Token t = DecodeToken(cookie.substr(cookie.find('=') + 1), "shop",
+                                *Keyring::Make({TestKey()}), clock_.NowMs() / 1000)
+                        .value();
+    EXPECT_LE(t.expiry_slot, cap_slot);
+  }
+  EXPECT_GE(clock_.NowMs(), kNowMs + 120'000 - 10'000);
+  EXPECT_LE(clock_.NowMs(), kNowMs + 125'000) << "the session ended at the cap";
+}
+
+TEST_F(WaitingRoomHandlerTest, AQueuedPlaceUnseenPastTheGraceIsLost) {
+  room_.set_abandon_grace_seconds(60);
+  Publish();
+  const std::string cookie = CookieOf(Request("/", "", "", kHolds));
+  EXPECT_NE(Header(Request("/", "", "", kHolds), "Set-Cookie").find("Max-Age=80"),
+            std::string::npos)
+      << "the queued cookie outlives the grace by one refresh";
+  clock_.AdvanceMs(30'000);
+  Decision back = Request("/__anteroom/status?room=shop", cookie);
+  EXPECT_EQ(Decode(CookieOf(back)).bucket, kNowMs / 1000) << "within the grace: same place";
+  clock_.AdvanceMs(120'000);
+  Decision late = Request("/", CookieOf(back), "", kHolds);
+  EXPECT_EQ(Decode(CookieOf(late)).bucket, clock_.NowMs() / 1000) << "a newcomer again";
 }
 
 TEST_F(WaitingRoomHandlerTest, ModesDecideAsTheirNamesSay) {
@@ -280,7 +387,7 @@ TEST_F(WaitingRoomHandlerTest, BypassRulesSkipTheQueue) {
 }
 
 TEST_F(WaitingRoomHandlerTest, InvalidCookiesCountAsNoCookie) {
-  Decision d = Request("/", "anteroom_shop=AAAAforged");
+  Decision d = Request("/", "anteroom_shop=AAAAforged", "", kHolds);
   EXPECT_EQ(Header(d, "X-Anteroom-Status"), "queued");
   EXPECT_EQ(Drain().invalid_tokens(), 1);
 }
@@ -343,6 +450,9 @@ TEST(ForwardAuthTest, CheckAnswersYesOrTheWaitingPage) {
   Decision yes = handler.Handle(r);
   EXPECT_EQ(yes.kind, Decision::Kind::kRespond);
   EXPECT_EQ(yes.status, 200);
+  Decision held = handler.Handle(r);
+  EXPECT_GT(held.hold_ms, 0) << "a newcomer is held for budget first";
+  r.budget_holds = HandlerOptions{}.budget_holds;
   Decision no = handler.Handle(r);
   EXPECT_EQ(no.status, 429) << "a queued user must not get a 2xx";
   r.target = r.path = "/other";

@@ -64,6 +64,15 @@ TEST(RoomValidationTest, ValidInputPasses) {
 
 TEST(RoomValidationTest, BadRoomSettingsNameTheField) {
   const std::vector<Case<v1::Room>> cases = {
+      {[](v1::Room& r) { r.set_max_session_duration_seconds(-1); },
+       "room.max_session_duration_seconds"},
+      {[](v1::Room& r) {
+         r.set_session_duration_seconds(600);
+         r.set_max_session_duration_seconds(300);
+       },
+       "room.max_session_duration_seconds"},
+      {[](v1::Room& r) { r.set_abandon_grace_seconds(-5); }, "room.abandon_grace_seconds"},
+      {[](v1::Room& r) { r.set_abandon_grace_seconds(30); }, "room.abandon_grace_seconds"},
       {[](v1::Room& r) { r.mutable_page()->set_title(std::string(300, 't')); }, "room.page.title"},
       {[](v1::Room& r) { r.mutable_page()->set_title("Sale\r\nSet-Cookie: x=1"); },
        "room.page.title"},

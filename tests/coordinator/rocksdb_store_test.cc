@@ -40,6 +40,9 @@ class RocksDbStoreTest : public ::testing::Test {
     s.core.queued_by_10s[1699999990] = 1;
     s.core.total_admissions = 12;
     s.core.invalid_tokens = 2;
+    s.core.revocation_seq = 8;
+    s.revocations[7] = {.visitor = std::string(16, 'v'), .slot = 1700000300, .until_ms = 5};
+    s.revocations[8] = {.visitor = std::string(16, 'w'), .slot = 1700000310, .until_ms = 6};
     BucketState b;
     b.arrivals = 5;
     b.epoch[0] = 10;
@@ -72,7 +75,8 @@ TEST_F(RocksDbStoreTest, RoundTripsEverythingItStores) {
     RoomChanges all{.core = true,
                     .buckets = {-5, 1699999999},
                     .slots = {1700000300, 1700000310},
-                    .leases = {"agent-a"}};
+                    .leases = {"agent-a"},
+                    .revocations = {7, 8}};
     batch.PutRoomChanges("shop", state, all);
     v1::AgentRecord agent;
     agent.set_last_seq(42);
@@ -100,20 +104,27 @@ TEST_F(RocksDbStoreTest, WritesOnlyChangedKeysAndDeletesErasedOnes) {
   auto store = Open();
   RoomState state = SampleState();
   StoreBatch batch = store->NewBatch();
-  batch.PutRoomChanges(
-      "shop", state,
-      {.core = true, .buckets = {-5, 1699999999}, .slots = {1700000300}, .leases = {}});
+  batch.PutRoomChanges("shop", state,
+                       {.core = true,
+                        .buckets = {-5, 1699999999},
+                        .slots = {1700000300},
+                        .leases = {},
+                        .revocations = {7, 8}});
   ASSERT_TRUE(store->Commit(batch).ok());
   state.buckets.erase(-5);
   state.sessions.erase(1700000300);
+  state.revocations.erase(7);
   StoreBatch second = store->NewBatch();
-  second.PutRoomChanges("shop", state, {.buckets = {-5}, .slots = {1700000300}, .leases = {}});
+  second.PutRoomChanges("shop", state,
+                        {.buckets = {-5}, .slots = {1700000300}, .leases = {}, .revocations = {7}});
   ASSERT_TRUE(store->Commit(second).ok());
   auto loaded = store->Load();
   ASSERT_TRUE(loaded.ok());
   const RoomState& got = loaded->room_states.at("shop");
   EXPECT_EQ(got.buckets.size(), 1u);
   EXPECT_TRUE(got.sessions.empty());
+  ASSERT_EQ(got.revocations.size(), 1u);
+  EXPECT_EQ(got.revocations.begin()->first, 8);
 }
 
 TEST_F(RocksDbStoreTest, DeleteRoomRemovesAllOfItsStateButNoOtherRoom) {
@@ -122,7 +133,8 @@ TEST_F(RocksDbStoreTest, DeleteRoomRemovesAllOfItsStateButNoOtherRoom) {
   RoomChanges all{.core = true,
                   .buckets = {-5, 1699999999},
                   .slots = {1700000300, 1700000310},
-                  .leases = {"agent-a"}};
+                  .leases = {"agent-a"},
+                  .revocations = {7, 8}};
   StoreBatch batch = store->NewBatch();
   for (const char* id : {"shop", "shop2", "sho"}) {
     v1::Room room;

@@ -1185,3 +1185,130 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace anteroom::coordinator
+
+namespace anteroom::coordinator {
+namespace {
+
+// A session admitted by `agent` at `now` (one newcomer, budget spent): returns its slot.
+int64_t AdmitOne(RoomEngine& engine, const std::string& agent, int64_t now) {
+  v1::RoomView view;
+  v1::RoomReport want;
+  want.set_room_id("room");
+  want.set_direct_arrivals(1);
+  engine.Apply(agent, want, false, now, &view);
+  EXPECT_GE(view.budget(), 1);
+  v1::RoomReport spent;
+  spent.set_room_id("room");
+  auto* a = spent.add_admissions();
+  a->set_count(1);
+  const int64_t slot = common::SlotCeilMs(now + 60'000);
+  auto* d = spent.add_session_deltas();
+  d->set_slot(slot);
+  d->set_delta(1);
+  spent.set_budget_unspent(view.budget() - 1);
+  engine.Apply(agent, spent, false, now + 100, &view);
+  return slot;
+}
+
+v1::RoomReport RevokeReport(const std::string& visitor, int64_t slot, int64_t known) {
+  v1::RoomReport r;
+  r.set_room_id("room");
+  auto* v = r.add_revoked();
+  v->set_visitor_id(visitor);
+  v->set_slot(slot);
+  r.set_revocations_known(known);
+  return r;
+}
+
+TEST(RoomEngineRevocationTest, ARevokedSessionFreesItsSeatOnceAndEveryAgentHearsOfIt) {
+  RoomEngine engine(MakeRoom(10, 1000), {}, Plain());
+  const int64_t slot = AdmitOne(engine, "a1", kStartMs);
+  engine.Maintain(kStartMs + 200);
+  ASSERT_EQ(engine.Active(), 1);
+  const std::string visitor(16, 'v');
+  v1::RoomView view;
+  engine.Apply("a1", RevokeReport(visitor, slot, 0), false, kStartMs + 300, &view);
+  EXPECT_EQ(engine.Active(), 0);
+  ASSERT_EQ(view.revoked_size(), 1);
+  EXPECT_EQ(view.revoked(0).visitor_id(), visitor);
+  EXPECT_EQ(view.revocation_seq(), 1);
+  // Replayed to another agent's revoking URL before it heard: nothing more is freed.
+  AdmitOne(engine, "a2", kStartMs + 400);
+  engine.Maintain(kStartMs + 600);
+  ASSERT_EQ(engine.Active(), 1);
+  engine.Apply("a2", RevokeReport(visitor, slot, 0), false, kStartMs + 700, &view);
+  EXPECT_EQ(engine.Active(), 1) << "a second revoke of one session frees nothing";
+  EXPECT_EQ(view.revocation_seq(), 1);
+  // An agent that knows revocation 1 gets nothing again; one that knows none gets it.
+  v1::RoomReport plain;
+  plain.set_room_id("room");
+  plain.set_revocations_known(1);
+  engine.Apply("a2", plain, false, kStartMs + 800, &view);
+  EXPECT_EQ(view.revoked_size(), 0);
+  plain.set_revocations_known(0);
+  engine.Apply("a3", plain, false, kStartMs + 900, &view);
+  EXPECT_EQ(view.revoked_size(), 1);
+  // The revocation outlives every cookie it covers, then is forgotten.
+  const int64_t until = view.revoked(0).until_ms();
+  EXPECT_GE(until, (slot + 60) * 1000);
+  engine.Maintain(until + 1000);
+  EXPECT_TRUE(engine.state().revocations.empty());
+  EXPECT_FALSE(engine.TakeChanges().revocations.empty());
+}
+
+TEST(RoomEngineRevocationTest, ASessionThatEndedAlreadyIsNotSubtractedAgain) {
+  RoomEngine engine(MakeRoom(10, 1000), {}, Plain());
+  v1::RoomView view;
+  // A slot that holds no session (a cookie from an older store) frees nothing.
+  engine.Apply("a1", RevokeReport(std::string(16, 'x'), common::SlotCeilMs(kStartMs + 30'000), 0),
+               false, kStartMs, &view);
+  EXPECT_EQ(engine.Active(), 0);
+  EXPECT_EQ(engine.state().sessions.size(), 0u);
+}
+
+TEST(RoomEngineRevocationTest, AnAgentAheadOfANewStoreGetsEveryRevocation) {
+  RoomEngine engine(MakeRoom(10, 1000), {}, Plain());
+  v1::RoomView view;
+  const int64_t slot = AdmitOne(engine, "a1", kStartMs);
+  engine.Apply("a1", RevokeReport(std::string(16, 'v'), slot, 0), false, kStartMs + 300, &view);
+  v1::RoomReport plain;
+  plain.set_room_id("room");
+  plain.set_revocations_known(57);  // From a store this one replaced.
+  engine.Apply("a2", plain, false, kStartMs + 400, &view);
+  EXPECT_EQ(view.revoked_size(), 1);
+  EXPECT_EQ(view.revocation_seq(), 1);
+}
+
+TEST(RoomEngineTest, LeftUsersDoNotHoldNewcomersBackWhileSeatsAreFree) {
+  // Users queued, then closed the tab: still counted as waiting for two refreshes. Once the
+  // marker has let every one of them through and seats are left, the room opens to newcomers.
+  RoomEngine engine(MakeRoom(100, 6000, 60, 20), {}, Plain());
+  v1::RoomView view;
+  v1::RoomReport report;
+  report.set_room_id("room");
+  const int64_t bucket = kStartMs / 1000;
+  auto* a = report.add_arrivals();
+  a->set_bucket(bucket);
+  a->set_count(3);
+  auto* p = report.add_presence();
+  p->set_bucket(bucket);
+  p->set_epoch(EpochOfMs(kStartMs, 20));
+  p->set_count(3);
+  engine.Apply("a1", report, false, kStartMs, &view);
+  int64_t now = kStartMs;
+  v1::RoomReport quiet;
+  quiet.set_room_id("room");
+  bool opened = false;
+  for (int tick = 0; tick < 12 && !opened; ++tick) {
+    now += 500;
+    quiet.set_budget_unspent(view.budget());
+    engine.Apply("a1", quiet, false, now, &view);
+    opened = view.open_to_newcomers();
+  }
+  EXPECT_TRUE(opened) << "waiting " << view.waiting();
+  EXPECT_GT(view.waiting(), 0) << "the users who left are still counted";
+  EXPECT_LT(now - kStartMs, 5000) << "within a claim window of the marker passing them";
+}
+
+}  // namespace
+}  // namespace anteroom::coordinator

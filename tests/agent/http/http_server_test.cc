@@ -330,8 +330,7 @@ class FakeHandler : public RequestHandler {
   }
 
   std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(
-      const Decision& decision, int status, std::string_view command,
-      int64_t /*latency_us*/) override {
+      Decision& decision, int status, std::string_view command, int64_t /*latency_us*/) override {
     std::lock_guard<std::mutex> lock(mu_);
     responses_.push_back({status, std::string(command)});
     EXPECT_EQ(decision.room_index, 7);
@@ -1117,7 +1116,7 @@ TEST_F(HttpServerTest, RetriesOnceWhenThePooledConnectionWasClosedUnnoticed) {
       decision.upstream = {"127.0.0.1", static_cast<uint16_t>(port)};
       return decision;
     }
-    std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(const Decision&, int,
+    std::vector<std::pair<std::string, std::string>> OnUpstreamResponse(Decision&, int,
                                                                         std::string_view,
                                                                         int64_t) override {
       return {};
