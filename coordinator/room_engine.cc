@@ -346,13 +346,14 @@ void RoomEngine::Recompute(int64_t now_ms) {
       }
     } else {
       // The counts lag departures by up to two epochs and the boundary split is statistical,
-      // so the estimate can stall the marker with seats free. Once the marker has stood still
-      // for a refresh interval and two ticks, every eligible user still here has polled and
-      // is in the agents' budget_wanted: what they ask for bounds what is pending.
+      // so the estimate can stall the marker with seats free (users who closed the tab hold
+      // seats they never claim). Users the front can reach poll before it does (the agent
+      // shortens their refresh by position), and an eligible one polls every second and is
+      // in his agent's budget_wanted: once the marker has stood still for a claim window,
+      // what the agents ask for bounds what is pending, however long the refresh interval.
       int64_t pending = EligiblePending();
       if (marker_moved_ms_ < 0) marker_moved_ms_ = now_ms;
-      const int64_t settled_ms = limits_.refresh_seconds * 1000 + 2 * options_.lease_ms;
-      if (now_ms - marker_moved_ms_ >= settled_ms) pending = std::min(pending, total_wanted_);
+      if (now_ms - marker_moved_ms_ >= ClaimWindowMs()) pending = std::min(pending, total_wanted_);
       const MarkerState before = m;
       AdvanceMarker(now_ms, avail - pending);
       if (!(m == before)) marker_moved_ms_ = now_ms;

@@ -756,6 +756,25 @@ TEST(RoomEngineTest, ChangesListTouchedKeys) {
 // run an event with a shuffled prequeue and its own seat limit. I1, I2, I3 and I5 are checked
 // at every step against the limits in force.
 
+// When a waiting page polls again, as the agent tells it (agent/queue_position.cc): users the
+// front could reach before a slower poll poll at half the time it needs at the fastest the
+// queue moves, others at the room's refresh interval.
+int64_t PagePollMs(const v1::RoomView& view, int64_t bucket, double frac, int64_t refresh_ms) {
+  // Before the event starts nobody moves: the page polls at the room's pace.
+  if (view.phase() == v1::ROOM_PHASE_PREQUEUE) return refresh_ms;
+  int64_t ahead = view.waiting();
+  for (const v1::EtaEntry& e : view.eta()) {
+    if (e.first_bucket() > bucket) break;
+    ahead = e.users_ahead() + (bucket > e.last_bucket()
+                                   ? e.waiting()
+                                   : static_cast<int64_t>(frac * static_cast<double>(e.waiting())));
+  }
+  const double outflow = view.max_outflow_per_second();
+  if (outflow <= 0) return refresh_ms;
+  const auto reach_ms = static_cast<int64_t>(static_cast<double>(ahead) / outflow / 2.0 * 1000.0);
+  return std::clamp<int64_t>(reach_ms / 1000 * 1000, 1000, refresh_ms);
+}
+
 struct SimUser {
   double frac;         // Visitor hash as a fraction in [0, 1).
   int64_t bucket = 0;  // 0 = admitted on arrival.
@@ -1004,7 +1023,7 @@ TEST_P(RoomEngineInvariantTest, KeepsI1I2I3I5UnderRandomTraffic) {
         a.wanted_eligible++;
         a.wanted_now[u.bucket]++;
       }
-      u.next_poll_ms = now + (eligible ? 1000 : refresh_ms);
+      u.next_poll_ms = now + (eligible ? 1000 : PagePollMs(a.view, u.bucket, u.frac, refresh_ms));
     }
 
     // Agents sync; sometimes one dies and a fresh one replaces it.
