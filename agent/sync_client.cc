@@ -52,6 +52,9 @@ struct SyncClient::Shard {
   int64_t keys_generation = 0;
   std::vector<std::string> room_ids;  // Rooms this shard owns, per its last config.
   std::vector<v1::Pool> pools;        // Pools this shard sent with its last config.
+  // The last reply named rooms it sent no view of (new to this agent): Sync again at once,
+  // so that their first users are not decided without one.
+  bool views_missing = false;
   std::atomic<int64_t> last_success_local_ms{0};
   // The last Sync was refused for its token (logged once per refusal spell; read by Ready).
   std::atomic<bool> refused_auth{false};
@@ -160,6 +163,7 @@ void SyncClient::Run(Shard& shard) {
   while (!stopping_) {
     const auto start = std::chrono::steady_clock::now();
     const bool ok = SendOnce(shard, false);
+    if (ok && shard.views_missing) continue;
     const bool reachable =
         clock_.NowMs() - shard.last_success_local_ms.load() <= 3 * options_.sync_interval_ms;
     if (reachable != was_reachable) {
@@ -325,6 +329,11 @@ void SyncClient::ApplyReply(Shard& shard, const v1::SyncResponse& reply, int64_t
     // counts on budget being spent within its lease.
     it->second.runtime->counters->Grant(view.budget(), view.lease_expiry_ms() - offset_error_ms_);
     it->second.runtime->counters->MergeRevocations(view, clock_.NowMs() + clock_offset_ms_);
+  }
+  shard.views_missing = false;
+  for (const std::string& id : shard.room_ids) {
+    auto it = rooms_.find(id);
+    if (it != rooms_.end() && !it->second.view) shard.views_missing = true;
   }
   Publish();
 }

@@ -421,7 +421,11 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
       room.counters->CountNewcomer();
       return Admit(c, 0, 0);
     }
-    if (open && snap.ShardReachable(room.shard) && request.budget_holds < options_.budget_holds) {
+    // A room this agent has no view of yet (it just started, or the room is new) is held too:
+    // the view comes with the next Sync, due at once.
+    const bool unknown = !view && phase == v1::ROOM_PHASE_UNSPECIFIED;
+    if ((open || unknown) && snap.ShardReachable(room.shard) &&
+        request.budget_holds < options_.budget_holds) {
       if (request.budget_holds == 0) {
         outcomes_.held->Increment();
         room.counters->CountNewcomerWaiting();

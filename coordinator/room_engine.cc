@@ -123,7 +123,8 @@ bool RoomEngine::OpenToNewcomers(int64_t avail) const {
   // and the seats left exceed what the present ones ask for: those still counted as waiting
   // have left (the counts forget them only two refreshes later) and must not hold newcomers
   // back while seats are free.
-  const int64_t claims = total_wanted_ + advanced_recently_;
+  // What agents asked for beyond what they already hold, and the users just made eligible.
+  const int64_t claims = std::max<int64_t>(0, total_wanted_ - outstanding_) + advanced_recently_;
   if (common::Method(config_) == v1::QUEUEING_METHOD_RANDOM) {
     return state_.core.marker.probability >= 1.0 && avail > claims;
   }

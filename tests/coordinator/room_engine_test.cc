@@ -1327,6 +1327,17 @@ TEST(RoomEngineTest, LeftUsersDoNotHoldNewcomersBackWhileSeatsAreFree) {
   EXPECT_TRUE(opened) << "waiting " << view.waiting();
   EXPECT_GT(view.waiting(), 0) << "the users who left are still counted";
   EXPECT_LT(now - kStartMs, 5000) << "within a claim window of the marker passing them";
+  // A newcomer held at an agent gets a seat at once, then and later on.
+  for (int i = 0; i < 20; ++i) {
+    now += 500;
+    v1::RoomReport held;
+    held.set_room_id("room");
+    held.set_newcomers_wanting(1);
+    held.set_budget_unspent(view.budget());
+    engine.Apply("a1", held, false, now, &view);
+    EXPECT_GE(view.budget(), 1) << "tick " << i;
+    EXPECT_TRUE(view.open_to_newcomers()) << "tick " << i;
+  }
 }
 
 }  // namespace
