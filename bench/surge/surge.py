@@ -286,7 +286,7 @@ def decode_token(value):
     """Reads (without checking the MAC) what the agent's cookie says: see agent/token.cc."""
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        if raw[0] != 1:
+        if raw[0] not in (1, 2):
             return None
         state = "queued" if raw[1] == 1 else "active"
         visitor = raw[2:18].hex()
