@@ -16,6 +16,9 @@ using common::FloorDiv;
 constexpr int64_t kOutflowWindowSeconds = 10;
 constexpr int64_t kOutflowHistorySeconds = 300;
 constexpr int kMinObservedWindows = 3;
+// The line's recent pace: over the last minute, once users waited for 15 s of it.
+constexpr int64_t kDrainWindowMs = 60'000;
+constexpr int64_t kMinDrainMs = 15'000;
 
 int64_t CountAt(const BucketState& b, int64_t epoch, const int64_t (&values)[2]) {
   if (b.epoch[1] == epoch) return values[1];
@@ -285,6 +288,8 @@ void RoomEngine::AdvanceMarker(int64_t now_ms, int64_t headroom) {
 void RoomEngine::Recompute(int64_t now_ms) {
   stale_ = false;
   applied_since_recompute_ = false;
+  const int64_t since_last_ms =
+      last_recompute_ms_ > 0 && now_ms > last_recompute_ms_ ? now_ms - last_recompute_ms_ : 0;
   last_recompute_ms_ = now_ms;
   const int64_t now_s = FloorDiv(now_ms, 1000);
   limits_ = LimitsAt(config_, now_ms);
@@ -388,6 +393,17 @@ void RoomEngine::Recompute(int64_t now_ms) {
     }
   }
 
+  // How fast the line moved: users who left it (let in, or gone: they held a place ahead of
+  // others too) per second of the last minute in which users waited and the room admitted.
+  // Those who left are the queued arrivals less the growth of the line.
+  if (limits_.admits && waiting_total_ > 0 && since_last_ms > 0 && last_waiting_ >= 0) {
+    const double left = static_cast<double>(state_.core.total_arrivals - last_arrivals_) -
+                        static_cast<double>(waiting_total_ - last_waiting_);
+    drain_.push_back({now_ms, std::max(0.0, left), since_last_ms});
+  }
+  last_waiting_ = waiting_total_;
+  last_arrivals_ = state_.core.total_arrivals;
+  while (!drain_.empty() && drain_.front().ms < now_ms - kDrainWindowMs) drain_.pop_front();
   ForgetOldRevocations(now_ms);
   BuildEta(now_ms, avail);
   open_to_newcomers_ = OpenToNewcomers(avail);
@@ -434,10 +450,26 @@ double RoomEngine::EtaSeconds(int64_t position, int64_t avail, int64_t now_ms) c
   const double rate_wait =
       position > rate_free ? static_cast<double>(position - rate_free) * 60.0 / rate : 0.0;
   const double model = std::max(capacity_wait, rate_wait);
+  // Once the line has moved for a while, how fast it moved says more than the model: users
+  // renew, check out early and leave the line, none of which the slots foretell.
+  if (const double drain = DrainPerSecond(); drain > 0) {
+    return static_cast<double>(position) / drain;
+  }
   const double observed = ObservedOutflowPerSecond(now_s);
   if (observed <= 0) return model;
   // Users often leave before their session ends; what the queue really drained corrects that.
   return 0.5 * model + 0.5 * static_cast<double>(position) / observed;
+}
+
+double RoomEngine::DrainPerSecond() const {
+  double passed = 0;
+  int64_t queued_ms = 0;
+  for (const DrainSample& d : drain_) {
+    passed += d.users;
+    queued_ms += d.queued_ms;
+  }
+  if (queued_ms < kMinDrainMs || passed <= 0) return 0;
+  return passed * 1000.0 / static_cast<double>(queued_ms);
 }
 
 void RoomEngine::BuildEta(int64_t now_ms, int64_t avail) {
@@ -464,7 +496,8 @@ void RoomEngine::BuildEta(int64_t now_ms, int64_t avail) {
                    static_cast<double>(std::max<int64_t>(1, limits_.session_seconds)));
   const double observed = ObservedOutflowPerSecond(now_s);
   const double rate = observed > 0 ? 2.0 / (1.0 / model_rate + 1.0 / observed) : model_rate;
-  seconds_per_user_ = rate > 0 ? 1.0 / rate : 0.0;
+  const double drain = DrainPerSecond();
+  seconds_per_user_ = drain > 0 ? 1.0 / drain : rate > 0 ? 1.0 / rate : 0.0;
   // The front moves no faster than the rate limit lets it, unless seats free in a burst:
   // what the queue drained lately says how fast that has been.
   max_outflow_per_second_ =

@@ -111,6 +111,9 @@ class RoomEngine {
   // slot, or after this engine started if that is later.
   int64_t SeatsFreeAtMs(int64_t slot) const;
   double ObservedOutflowPerSecond(int64_t now_s) const;
+  // Users who left the line (let in, or gone) per second while users waited, over the last
+  // minute; 0 until enough of it was seen (not persisted: a restarted coordinator relearns it).
+  double DrainPerSecond() const;
   int64_t Available() const;
   int64_t Grant(const std::string& agent_id, const Lease& lease, int64_t now_ms) const;
   // Smooths the agent's newcomers per second into lease.arrival_rate (before last_sync_ms moves).
@@ -196,6 +199,14 @@ class RoomEngine {
   std::vector<v1::EtaEntry> eta_;
   double seconds_per_user_ = 0;
   double max_outflow_per_second_ = 0;
+  struct DrainSample {
+    int64_t ms;
+    double users;       // Users who left the line since the previous recompute.
+    int64_t queued_ms;  // Time since the previous recompute, users waiting.
+  };
+  std::deque<DrainSample> drain_;
+  int64_t last_waiting_ = -1;  // waiting_total_ and total arrivals at the last recompute.
+  int64_t last_arrivals_ = 0;
   bool open_to_newcomers_ = true;
   int64_t revocations_pruned_s_ = 0;  // When ForgetOldRevocations last ran.
 };

@@ -39,6 +39,11 @@ v1::SyncRequest ValidRequest() {
     w->set_count(b == kNowS - 9 ? 1 : 2);
   }
   room->set_budget_unspent(4);
+  v1::RevokedSession* v = room->add_revoked();
+  v->set_visitor_id(std::string(16, 'v'));
+  v->set_slot(kNowS / 10 * 10 + 300);
+  room->set_revocations_known(12);
+  room->set_newcomers_wanting(2);
   r.add_rooms()->set_room_id("hall");
   v1::OriginObservation* o = r.add_health();
   o->set_pool_id("web");
@@ -65,6 +70,19 @@ TEST(SyncValidationTest, EachBadFieldIsNamedWithItsPathAndBounds) {
       {[](v1::SyncRequest& r) { r.set_agent_id(std::string(129, 'a')); },
        "agent_id: longer than 128 characters"},
       {[](v1::SyncRequest& r) { r.set_seq(0); }, "seq: must start at 1"},
+      {[](v1::SyncRequest& r) { r.mutable_rooms(0)->mutable_revoked(0)->set_visitor_id("short"); },
+       "rooms[0].revoked[0].visitor_id: must be 16 bytes (got 5)"},
+      {[](v1::SyncRequest& r) {
+         r.mutable_rooms(0)->mutable_revoked(0)->set_slot(kNowS / 10 * 10 + 301);
+       },
+       "rooms[0].revoked[0].slot: must be a multiple of 10"},
+      {[](v1::SyncRequest& r) { r.mutable_rooms(0)->mutable_revoked(0)->set_slot(1); },
+       "rooms[0].revoked[0].slot: must be between " + std::to_string(kNowS - 86'400) + " and " +
+           std::to_string(kNowS + 32 * 86'400) + " (got 1)"},
+      {[](v1::SyncRequest& r) { r.mutable_rooms(0)->set_revocations_known(-1); },
+       "rooms[0].revocations_known: must not be negative"},
+      {[](v1::SyncRequest& r) { r.mutable_rooms(0)->set_newcomers_wanting(-3); },
+       "rooms[0].newcomers_wanting: must be between 0 and 1000000000 (got -3)"},
       {[](v1::SyncRequest& r) { r.set_config_generation(-1); },
        "config_generation: must not be negative"},
       {[](v1::SyncRequest& r) { r.set_keys_generation(-1); },
