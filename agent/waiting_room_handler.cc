@@ -581,6 +581,8 @@ Decision WaitingRoomHandler::Wait(Context& c, bool eligible, bool set_cookie) co
     model.refresh_after_seconds = std::clamp<int64_t>(until_start - 2, 1, c.refresh_seconds);
   } else {
     model.refresh_after_seconds = RefreshAfterSeconds(eligible, pos, c.refresh_seconds, outflow);
+    // The marker has passed the user: in at a poll or two, whatever the counts ahead say.
+    if (eligible) pos.eta_seconds = std::min<int64_t>(pos.eta_seconds, 1);
   }
   model.position = pos.position;
   model.eta_seconds = pos.eta_seconds;

@@ -31,8 +31,9 @@ struct HandlerOptions {
   int passive_down_after = 3;
   // An eligible user who finds no budget left is held this many times, `budget_hold_ms` each,
   // while an early Sync fetches budget, instead of being sent back to poll (0 turns it off).
-  int budget_holds = 3;
-  int64_t budget_hold_ms = 150;
+  // Short holds, so that a request goes on soon after the budget arrives.
+  int budget_holds = 9;
+  int64_t budget_hold_ms = 50;
 };
 
 class WaitingRoomHandler final : public RequestHandler {

@@ -724,9 +724,13 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
         spent;
   }
   for (const v1::SlotDelta& d : report.session_deltas()) AddSessions(d.slot(), d.delta());
+  const int64_t active_before = sessions_total_;
   for (const v1::RevokedSession& r : report.revoked()) Revoke(r.visitor_id(), r.slot(), now_ms);
   state_.core.invalid_tokens += report.invalid_tokens();
   CompactSessions(now_ms);
+  // A checkout freed seats: move the marker now rather than at the next recompute, so this
+  // very reply (and the agent's next user, often this agent's own) sees it a tick sooner.
+  if (sessions_total_ < active_before && waiting_total_ > 0) Recompute(now_ms);
 
   UpdateArrivalRate(lease, report.direct_arrivals(), now_ms);
 

@@ -705,6 +705,13 @@ def measure(sim):
             abs_err.append(abs(eta - remaining))
             first = False
     rel_err = first_err + later_err
+    if os.environ.get("SURGE_DUMP_POLLS"):
+        # Every poll of every admitted user, for looking into the ETA by hand.
+        with open(os.environ["SURGE_DUMP_POLLS"], "w") as f:
+            json.dump([{"uid": u.uid, "first": u.first_seen - t0, "admit": u.admit_recv - t0,
+                        "polls": [(recv - t0, pos, eta, refresh) for _, recv, pos, eta, refresh,
+                                  _ in u.polls]}
+                       for u in users if u.admit_recv is not None and u.polls], f)
 
     # Utilisation while present users wait: seats in use (sessions admitted and not ended, as
     # above) over the limit, averaged over the time someone present waits. Present: between a
