@@ -2,7 +2,8 @@
 //
 //   token       := version state visitor_id bucket epoch expiry_slot [admitted] key_id room_id
 //                  mac
-//   version     := 0x01 | 0x02            admitted is present in 0x02 only
+//   version     := 0x01 | 0x02            admitted is present in 0x02 only; 0x01 is written
+//                                         whenever admitted is 0, so older agents read it
 //   state       := 0x01 (queued) | 0x02 (active)
 //   visitor_id  := byte[16]
 //   bucket      := svarint
@@ -155,13 +156,15 @@ std::string_view VisitorBytes(const VisitorId& visitor) {
 std::string EncodeToken(const Token& token, const v1::SigningKey& key) {
   std::string payload;
   payload.reserve(96);
-  payload.push_back(static_cast<char>(kVersion));
+  // Version 1 unless the token needs the newer field: agents of an older release read it.
+  const bool v2 = token.admitted_unix != 0;
+  payload.push_back(static_cast<char>(v2 ? kVersion : kVersionWithoutAdmitted));
   payload.push_back(static_cast<char>(token.state));
   payload.append(VisitorBytes(token.visitor_id));
   PutSvarint(token.bucket, &payload);
   PutSvarint(token.epoch, &payload);
   PutSvarint(token.expiry_slot, &payload);
-  PutSvarint(token.admitted_unix, &payload);
+  if (v2) PutSvarint(token.admitted_unix, &payload);
   PutString(key.id(), &payload);
   PutString(token.room_id, &payload);
   Mac mac = SignWithKey(key, payload);

@@ -40,7 +40,8 @@ struct Token {
   int64_t epoch = 0;
   // Active: session expiry, Unix seconds, a multiple of common::kSlotSeconds. Queued: 0.
   int64_t expiry_slot = 0;
-  // Active: Unix seconds the session began, for the room's hard cap; 0 = not known.
+  // Active: Unix seconds the session began, for the room's hard cap; 0 = not known (or the
+  // room has no cap: such a token is written in the older layout, for older agents).
   int64_t admitted_unix = 0;
   // The key that signed the token. Set by DecodeToken; EncodeToken takes it from the key.
   std::string key_id;

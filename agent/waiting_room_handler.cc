@@ -348,10 +348,11 @@ Decision WaitingRoomHandler::Decide(const AgentSnapshot& snap, int index,
     // renewed cookie again rather than moving the session once more.
     bool send_cookie = !c.cookie_value.empty();
     if (common::SessionRenewal(room.config)) {
-      if (c.token.admitted_unix == 0) c.token.admitted_unix = c.now_s;  // An older cookie.
       int64_t slot = common::SlotCeilMs(now_ms + c.session_seconds * 1000);
-      if (const int64_t cap = CapSlot(room.config, c.token.admitted_unix); cap > 0) {
-        slot = std::min(slot, cap);
+      if (common::MaxSessionSeconds(room.config) > 0) {
+        // A session from before the room had a cap is capped from now.
+        if (c.token.admitted_unix == 0) c.token.admitted_unix = c.now_s;
+        slot = std::min(slot, CapSlot(room.config, c.token.admitted_unix));
       }
       if (slot > c.token.expiry_slot) {
         room.counters->MoveSession(c.token.expiry_slot, slot);
@@ -494,7 +495,9 @@ Decision WaitingRoomHandler::Admit(Context& c, int64_t bucket, int64_t epoch) co
   }
   c.token.state = TokenState::kActive;
   c.token.expiry_slot = slot;
-  c.token.admitted_unix = c.now_s;
+  // Written only when the room caps sessions: such cookies are version 2, which agents
+  // older than the cap do not read (a rolling upgrade keeps everyone else's cookies readable).
+  c.token.admitted_unix = CapSlot(c.room.config, c.now_s) > 0 ? c.now_s : 0;
   c.cookie_value.clear();  // A new token: encoded below.
   return Pass(c, true);
 }
@@ -507,17 +510,18 @@ Decision WaitingRoomHandler::Hold() const {
 }
 
 bool WaitingRoomHandler::StillValid(const Context& c) const {
-  if (c.token.state == TokenState::kActive) {
-    if (!c.room.counters->revoked().Contains(VisitorView(c.token.visitor_id), c.now_ms)) {
-      return true;
-    }
-    // A revoked session's cookie, replayed: the user is a stranger again.
+  // A revoked visitor's cookies, replayed (the session's, or the queued one kept from
+  // before it): the user is a stranger again.
+  if (c.room.counters->revoked().Contains(VisitorView(c.token.visitor_id), c.now_ms)) {
     outcomes_.revoked_replay->Increment();
     c.room.counters->CountInvalidToken();
     return false;
   }
+  if (c.token.state == TokenState::kActive) return true;
   // A queued user was last counted in token.epoch, so was last seen before that epoch ended.
-  const int64_t seen_by_s = (c.token.epoch + 1) * c.refresh_seconds;
+  // An epoch ahead of now was counted under a shorter refresh interval: seen just now.
+  const int64_t epoch_now = common::EpochOfMs(c.now_ms, c.refresh_seconds);
+  const int64_t seen_by_s = (std::min(c.token.epoch, epoch_now) + 1) * c.refresh_seconds;
   if (c.now_s - seen_by_s <= common::AbandonGraceSeconds(c.room.config)) return true;
   outcomes_.abandoned->Increment();
   return false;

@@ -728,9 +728,7 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
   for (const v1::RevokedSession& r : report.revoked()) Revoke(r.visitor_id(), r.slot(), now_ms);
   state_.core.invalid_tokens += report.invalid_tokens();
   CompactSessions(now_ms);
-  // A checkout freed seats: move the marker now rather than at the next recompute, so this
-  // very reply (and the agent's next user, often this agent's own) sees it a tick sooner.
-  if (sessions_total_ < active_before && waiting_total_ > 0) Recompute(now_ms);
+  const bool seats_freed = sessions_total_ < active_before;
 
   UpdateArrivalRate(lease, report.direct_arrivals(), now_ms);
 
@@ -767,6 +765,10 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
     }
   }
   lease.last_sync_ms = now_ms;
+  // A checkout freed seats: move the marker now rather than at the next recompute, so this
+  // very reply (and the agent's next user, often this agent's own) sees it a tick sooner.
+  // Only once the lease is up to date: the recompute forgets idle leases.
+  if (seats_freed && waiting_total_ > 0) Recompute(now_ms);
   if (final) {
     state_.leases.erase(agent_id);
     FillView(Lease{}, report.revocations_known(), now_ms, view);

@@ -304,6 +304,26 @@ TEST_F(WaitingRoomHandlerTest, RevocationsFromOtherAgentsAreRefusedToo) {
   EXPECT_EQ(counters_->revoked().size(), 0u);
 }
 
+TEST_F(WaitingRoomHandlerTest, TheQueuedCookieOfARevokedVisitorIsAStrangersToo) {
+  const std::string queued = CookieOf(Request("/", "", "", kHolds));
+  view_.set_waiting(1);
+  view_.mutable_marker()->set_admit_through_bucket(kNowMs / 1000 + 1);
+  Publish();
+  GiveBudget(1);
+  Decision in = Request("/", queued);
+  ASSERT_EQ(in.kind, Decision::Kind::kProxy);
+  ASSERT_FALSE(handler_.OnUpstreamResponse(in, 200, "revoke", 1000).empty());
+  Drain();
+  // The queued cookie kept from before: not a place to be admitted from again.
+  GiveBudget(1);
+  Decision again = Request("/", queued, "", kHolds);
+  EXPECT_EQ(Drain().invalid_tokens(), 1);
+  if (again.kind == Decision::Kind::kProxy) {
+    EXPECT_NE(Decode(CookieOf(again)).visitor_id, Decode(queued).visitor_id)
+        << "let in only as a stranger, never under the revoked visitor";
+  }
+}
+
 TEST_F(WaitingRoomHandlerTest, AHardCapEndsTheSessionHoweverOftenItRenews) {
   room_.set_session_duration_seconds(60);
   room_.set_max_session_duration_seconds(120);

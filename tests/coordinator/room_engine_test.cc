@@ -1345,3 +1345,33 @@ TEST(RoomEngineTest, LeftUsersDoNotHoldNewcomersBackWhileSeatsAreFree) {
 
 }  // namespace
 }  // namespace anteroom::coordinator
+
+namespace anteroom::coordinator {
+namespace {
+
+// An agent the coordinator has no lease for (new, or forgotten after an hour of silence) whose
+// first report frees a seat while users wait: the marker moves at once, and the agent's own
+// lease, fresh as it is, must survive that recompute (it was used after being forgotten).
+TEST(RoomEngineRevocationTest, AFirstReportThatFreesASeatKeepsItsOwnLease) {
+  RoomEngine engine(MakeRoom(1, 1000), {}, Plain());
+  const int64_t slot = AdmitOne(engine, "a1", kStartMs);
+  v1::RoomView view;
+  v1::RoomReport queued;
+  queued.set_room_id("room");
+  AddQueued(queued, kStartMs / 1000 - 3, 2, kStartMs + 200);
+  engine.Apply("a1", queued, false, kStartMs + 200, &view);
+  engine.Maintain(kStartMs + 1500);
+  ASSERT_GT(engine.Waiting(), 0);
+  v1::RoomReport first = RevokeReport(std::string(16, 'v'), slot, 0);
+  first.set_budget_wanted(1);
+  auto* w = first.add_wanted_buckets();
+  w->set_bucket(kStartMs / 1000 - 3);
+  w->set_count(1);
+  engine.Apply("fresh", first, false, kStartMs + 1600, &view);
+  EXPECT_EQ(engine.Active() + engine.Outstanding(), view.budget());
+  EXPECT_EQ(view.budget(), 1) << "the freed seat goes to the user this agent asked for";
+  EXPECT_TRUE(engine.state().leases.contains("fresh"));
+}
+
+}  // namespace
+}  // namespace anteroom::coordinator
