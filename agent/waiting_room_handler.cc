@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "agent/failover/origin_picker.h"
 #include "agent/queue_position.h"
 #include "agent/status_json.h"
@@ -51,12 +52,6 @@ std::string_view QueryParam(std::string_view target, std::string_view name) {
     query.remove_prefix(amp + 1);
   }
   return {};
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
 }
 
 bool WantsJson(std::string_view accept) {
@@ -642,7 +637,8 @@ std::vector<std::pair<std::string, std::string>> WaitingRoomHandler::OnUpstreamR
       std::max(now_ms, decision.ticket.slot * 1000) + session_ms + common::kSlotSeconds * 1000;
   room.counters->Revoke(VisitorView(decision.ticket.visitor), decision.ticket.slot, until_ms);
   std::erase_if(decision.headers, [&](const auto& h) {
-    return EqualsIgnoreCase(h.first, "Set-Cookie") && h.second.starts_with(room.cookie_name + "=");
+    return absl::EqualsIgnoreCase(h.first, "Set-Cookie") &&
+           h.second.starts_with(room.cookie_name + "=");
   });
   outcomes_.revoked->Increment();
   return {{"Set-Cookie", SetCookieValue(room.config, "", 0)}};

@@ -119,6 +119,11 @@ void RoomEngine::ForgetOldRevocations(int64_t now_ms) {
   }
 }
 
+int64_t RoomEngine::ClaimedSeats() const {
+  // Budget out already covers part of what was asked: it is out of Available() too.
+  return std::max<int64_t>(0, total_wanted_ - outstanding_) + advanced_recently_;
+}
+
 bool RoomEngine::OpenToNewcomers(int64_t avail) const {
   if (!limits_.admits) return false;
   if (waiting_total_ == 0) return true;
@@ -126,8 +131,7 @@ bool RoomEngine::OpenToNewcomers(int64_t avail) const {
   // and the seats left exceed what the present ones ask for: those still counted as waiting
   // have left (the counts forget them only two refreshes later) and must not hold newcomers
   // back while seats are free.
-  // What agents asked for beyond what they already hold, and the users just made eligible.
-  const int64_t claims = std::max<int64_t>(0, total_wanted_ - outstanding_) + advanced_recently_;
+  const int64_t claims = ClaimedSeats();
   if (common::Method(config_) == v1::QUEUEING_METHOD_RANDOM) {
     return state_.core.marker.probability >= 1.0 && avail > claims;
   }
@@ -743,7 +747,7 @@ void RoomEngine::Apply(const std::string& agent_id, const v1::RoomReport& report
   if (waiting_total_ > 0) {
     // Seats nobody waiting needs: all but the waiting users, or, once everyone who waited is
     // eligible, all but what the present ones claim.
-    const int64_t claims = open_to_newcomers_ ? total_wanted_ + advanced_recently_ : waiting_total_;
+    const int64_t claims = open_to_newcomers_ ? ClaimedSeats() : waiting_total_;
     const int64_t surplus = Available() - claims;
     if (surplus > 0) prefetch = RatePrefetch(lease, surplus);
   } else {

@@ -157,6 +157,9 @@ class RoomEngine {
                 v1::RoomView* view) const;
   void MarkBucket(int64_t bucket) { changes_.buckets.push_back(bucket); }
   void MarkLease(const std::string& agent_id) { changes_.leases.push_back(agent_id); }
+  // Seats present eligible users claim beyond the budget out: what agents asked for and do
+  // not hold yet, and the users the marker just made eligible.
+  int64_t ClaimedSeats() const;
   // Whether newcomers may enter directly: nobody waiting needs a seat before them.
   bool OpenToNewcomers(int64_t avail) const;
 
