@@ -19,8 +19,12 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
+# Where scripts/install-deps.sh puts Helm for the chart tests that run real Helm.
+HELM_BIN := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/anteroom/helm/helm
+
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j$(JOBS) --timeout 600
+	cd $(BUILD_DIR) && { [ ! -x "$(HELM_BIN)" ] || export ANTEROOM_HELM="$(HELM_BIN)"; } && \
+	  ctest --output-on-failure -j$(JOBS) --timeout 600
 
 asan-test:
 	$(MAKE) test PRESET=asan

@@ -2,7 +2,8 @@
 # Fetches a Helm binary so that `ctest -L helm` also runs the chart through real Helm.
 # Helm is not a Debian package, and the npm registry is the only other one reachable here: the
 # AWS CDK kubectl Lambda layer ships a static linux/amd64 helm inside its npm package. The
-# version is pinned and the binary checked by hash. CI never runs this; its helm tests skip.
+# version is pinned and the binary checked by hash. scripts/install-deps.sh runs it (so `make test`
+# and CI run the helm_real tests); `make` points ANTEROOM_HELM at it.
 #
 # Usage: scripts/fetch-helm.sh [DIR]     (default: ~/.cache/anteroom/helm)
 # then:  export ANTEROOM_HELM=DIR/helm
